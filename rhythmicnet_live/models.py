@@ -1,0 +1,87 @@
+"""Loading shipped ONNX models through their manifest (``models_onnx/manifest.json``).
+
+The runtime refuses a model whose file is missing, whose sha256 differs from the manifest, or whose
+inputs/outputs differ from the ones the manifest promises. Sessions use the CUDA execution provider
+when onnxruntime-gpu is installed and a GPU is present, the CPU otherwise.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import onnxruntime as ort
+
+from .errors import ModelManifestError
+
+#: Where the shipped models live: ``models_onnx/`` beside the package (source checkout), overridable.
+MODELS_DIR = Path(os.environ.get("RHYTHMICNET_MODELS", Path(__file__).resolve().parent.parent / "models_onnx"))
+MANIFEST_NAME = "manifest.json"
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_manifest(models_dir: Path = MODELS_DIR) -> dict:
+    path = Path(models_dir) / MANIFEST_NAME
+    if not path.exists():
+        return {"models": {}}
+    return json.loads(path.read_text())
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    name: str
+    path: Path
+    entry: dict
+
+
+def find_model(name: str, models_dir: Path = MODELS_DIR) -> ModelEntry:
+    """The manifest entry of model ``name``; raises ModelManifestError if there is none or its file is wrong."""
+    models = read_manifest(models_dir)["models"]
+    if name not in models:
+        raise ModelManifestError(f"model '{name}' is not in {Path(models_dir) / MANIFEST_NAME}")
+    entry = models[name]
+    path = Path(models_dir) / entry["file"]
+    if not path.exists():
+        raise ModelManifestError(f"model file {path} named by the manifest is missing")
+    if sha256_of(path) != entry["sha256"]:
+        raise ModelManifestError(f"model file {path} does not match its manifest sha256")
+    return ModelEntry(name, path, entry)
+
+
+def has_model(name: str, models_dir: Path = MODELS_DIR) -> bool:
+    return name in read_manifest(models_dir)["models"]
+
+
+def providers() -> list[str]:
+    """CUDA first when onnxruntime-gpu can use it, CPU always as the fallback."""
+    available = ort.get_available_providers()
+    return [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
+
+
+def load_session(name: str, models_dir: Path = MODELS_DIR, threads: int = 1) -> ort.InferenceSession:
+    """An onnxruntime session for manifest model ``name``, checked against the manifest's I/O names."""
+    model = find_model(name, models_dir)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    session = ort.InferenceSession(str(model.path), sess_options=options, providers=providers())
+    want_in = [i["name"] for i in model.entry["inputs"]]
+    want_out = [o["name"] for o in model.entry["outputs"]]
+    got_in = [i.name for i in session.get_inputs()]
+    got_out = [o.name for o in session.get_outputs()]
+    if got_in != want_in or got_out != want_out:
+        raise ModelManifestError(
+            f"model '{name}' has inputs {got_in} / outputs {got_out}, manifest promises {want_in} / {want_out}"
+        )
+    return session
