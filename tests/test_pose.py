@@ -1,0 +1,119 @@
+"""MediaPipe pose on a real dance clip, COCO-17 mapping, no-person frames, and the keypoint cache."""
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rhythmicnet_live import pose
+from rhythmicnet_live.capture import Frame
+from rhythmicnet_live.keypoints import COCO17, Keypoints
+
+CLIP = Path(__file__).parent / "fixtures" / "dance_3s_640x360.mp4"
+NOSE, L_SH, R_SH, L_HIP, R_HIP = 0, 5, 6, 11, 12
+
+
+@pytest.fixture(scope="module")
+def keypoints() -> Keypoints:
+    return pose.extract_keypoints(CLIP, progress=False)
+
+
+def test_mapping_matches_mediapipe_landmark_names():
+    from mediapipe.tasks.python.vision.pose_landmarker import PoseLandmark
+
+    mp_names = [PoseLandmark(i).name.lower() for i in pose.MEDIAPIPE_TO_COCO17]
+    expected = [n.replace("l_", "left_").replace("r_", "right_") for n in COCO17]
+    assert mp_names == expected
+
+
+def test_bundle_is_what_provenance_says():
+    provenance = (pose.POSE_TASK.parent / "PROVENANCE.md").read_text()
+    assert pose.pose_model_version().split("-")[0] in provenance
+    assert (pose.POSE_TASK.parent / "LICENSE_mediapipe_models.txt").read_text().count("Apache License") >= 1
+
+
+def test_person_found_with_plausible_anatomy(keypoints):
+    kp = keypoints
+    assert kp.xy.shape == (90, 17, 2) and kp.conf.shape == (90, 17) and kp.xy.dtype == np.float32
+    np.testing.assert_allclose(kp.times, np.arange(90) * 1001 / 30000, atol=1e-3)
+    found = np.isfinite(kp.xy).all(axis=(1, 2))
+    assert found.mean() >= 0.9
+    xy = kp.xy[found]
+    y = xy[..., 1]
+    hips_y = y[:, [L_HIP, R_HIP]].mean(1)
+    assert (y[:, [L_SH, R_SH]].mean(1) < hips_y).mean() >= 0.9  # image y grows downwards
+    assert (y[:, NOSE] < hips_y).mean() >= 0.9
+    # she faces the camera: her left shoulder is on the image's right
+    assert (xy[:, L_SH, 0] > xy[:, R_SH, 0]).mean() >= 0.8
+    # shoulders inside the 640x360 frame throughout; hips too except when she crouches out of the frame at the end
+    def inside(j):
+        return (xy[:, j, 0] > 0) & (xy[:, j, 0] < 640) & (xy[:, j, 1] > 0) & (xy[:, j, 1] < 360)
+    assert inside(L_SH).all() and inside(R_SH).all()
+    assert (inside(L_HIP) & inside(R_HIP)).mean() >= 0.7
+    assert np.median(kp.conf[found][:, [L_SH, R_SH, L_HIP, R_HIP]]) > 0.8
+    assert np.all((kp.conf >= 0) & (kp.conf <= 1))
+
+
+def test_black_frame_is_missing_not_zero():
+    with pose.PoseEstimator() as estimator:
+        for i in range(3):
+            xy, conf = estimator.estimate(Frame(np.zeros((360, 640, 3), np.uint8), t_capture=i / 30, index=i))
+            assert xy.shape == (17, 2) and np.isnan(xy).all()
+            assert conf.shape == (17,) and np.all(conf == 0)
+
+
+def test_repeated_timestamps_are_accepted():
+    image = np.zeros((120, 160, 3), np.uint8)
+    with pose.PoseEstimator() as estimator:
+        for t in (5.0, 5.0, 4.9):  # MediaPipe itself rejects non-increasing timestamps
+            estimator.estimate(Frame(image, t_capture=t, index=0))
+
+
+@pytest.fixture
+def counted_extraction(monkeypatch, keypoints):
+    """Replace the pose run by the already computed keypoints, counting calls."""
+    calls = []
+
+    def fake(source, progress=True):
+        calls.append(Path(source))
+        return keypoints
+
+    monkeypatch.setattr(pose, "extract_keypoints", fake)
+    return calls
+
+
+def test_cache_is_reused_and_invalidated(tmp_path, counted_extraction, keypoints):
+    video = tmp_path / "dance.mp4"
+    video.write_bytes(CLIP.read_bytes())
+    first = pose.cached_keypoints(video)
+    cache = tmp_path / "dance.mp4.keypoints.npz"
+    assert cache.is_file() and len(counted_extraction) == 1
+    second = pose.cached_keypoints(video)
+    assert len(counted_extraction) == 1  # read from the cache, no pose run
+    for a, b in ((first.xy, second.xy), (first.conf, second.conf), (first.times, second.times)):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(Keypoints.load(cache).xy, keypoints.xy)  # plain Keypoints file too
+    stat = video.stat()
+    os.utime(video, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))  # edited video: recompute
+    pose.cached_keypoints(video)
+    assert len(counted_extraction) == 2
+
+
+def test_cache_dir_and_model_version_key(tmp_path, counted_extraction, monkeypatch):
+    cache_dir = tmp_path / "cache"
+    pose.cached_keypoints(CLIP, cache_dir=cache_dir)
+    assert (cache_dir / f"{CLIP.name}.keypoints.npz").is_file()
+    assert not (CLIP.parent / f"{CLIP.name}.keypoints.npz").exists()
+    pose.cached_keypoints(CLIP, cache_dir=cache_dir)
+    assert len(counted_extraction) == 1
+    monkeypatch.setattr(pose, "pose_model_version", lambda: "another-model")
+    pose.cached_keypoints(CLIP, cache_dir=cache_dir)
+    assert len(counted_extraction) == 2
+
+
+def test_cache_of_missing_video(tmp_path):
+    from rhythmicnet_live.errors import UserInputError
+
+    with pytest.raises(UserInputError, match="video file not found"):
+        pose.cached_keypoints(tmp_path / "gone.mp4")
