@@ -1,0 +1,111 @@
+"""The beat-pointer HMM: offline/online agreement, dropped frames, tempo changes, predictions."""
+
+import numpy as np
+import pytest
+
+from rhythmicnet_live.hmm import BeatTracker
+
+FPS = 30.0
+
+
+def pulse_activation(beat_times: np.ndarray, n_frames: int, floor: float = 0.05, peak: float = 0.9) -> np.ndarray:
+    """A synthetic activation: ``peak`` on the frame nearest each beat, ``floor`` elsewhere."""
+    act = np.full(n_frames, floor)
+    frames = np.round(np.asarray(beat_times) * FPS).astype(int)
+    act[frames[(frames >= 0) & (frames < n_frames)]] = peak
+    return act
+
+
+def grid(bpm: float, start: float, end: float) -> np.ndarray:
+    return np.arange(start, end, 60.0 / bpm)
+
+
+def match(reference: np.ndarray, estimated: np.ndarray, tolerance: float = 0.07) -> float:
+    """Share of reference beats with an estimated beat within ``tolerance`` seconds."""
+    if len(reference) == 0:
+        return 1.0
+    return float(np.mean([np.min(np.abs(estimated - r)) <= tolerance if len(estimated) else False for r in reference]))
+
+
+@pytest.mark.parametrize("bpm", [72.0, 110.0, 150.0])
+def test_online_agrees_with_offline_on_steady_material(bpm):
+    n = int(20 * FPS)
+    truth = grid(bpm, 0.3, n / FPS)
+    act = pulse_activation(truth, n)
+    tracker = BeatTracker()
+    offline = tracker.process_offline(act)
+    online, reports = tracker.process_sequence_online(act)
+    assert match(truth, offline) == 1.0
+    settled = truth[truth > 3.0]  # the online filter needs a few beats to lock on
+    assert match(settled, online) == 1.0
+    assert match(online[online > 3.0], offline) == 1.0  # and no extra beats
+    assert reports[-1].bpm == pytest.approx(bpm, rel=0.04)
+
+
+def test_holds_tempo_through_dropped_frames():
+    n = int(24 * FPS)
+    truth = grid(100.0, 0.2, n / FPS)
+    act = pulse_activation(truth, n)
+    gap = (np.arange(n) >= 10 * FPS) & (np.arange(n) < 13 * FPS)  # 3 s with no body in view
+    act[gap] = np.nan
+    tracker = BeatTracker()
+    online, reports = tracker.process_sequence_online(act)
+    in_gap = truth[(truth >= 10.0) & (truth < 13.0)]
+    assert match(in_gap, online) == 1.0  # beats keep coming through the gap, on time
+    after = truth[truth >= 13.0]
+    assert match(after, online) == 1.0
+    assert all(abs(r.bpm / 100.0 - 1) < 0.05 for r in reports[int(10 * FPS):int(13 * FPS)])
+    offline = tracker.process_offline(act)
+    assert match(truth, offline) == 1.0
+
+
+def test_follows_a_tempo_change():
+    n = int(30 * FPS)
+    first = grid(96.0, 0.2, 15.0)
+    second = first[-1] + np.arange(1, 60) * 60.0 / 124.0
+    truth = np.concatenate([first, second[second < n / FPS]])
+    act = pulse_activation(truth, n)
+    tracker = BeatTracker()
+    online, reports = tracker.process_sequence_online(act)
+    assert reports[int(14 * FPS)].bpm == pytest.approx(96.0, rel=0.05)
+    assert reports[-1].bpm == pytest.approx(124.0, rel=0.05)
+    assert match(truth[truth > 19.0], online) == 1.0  # locked on the new tempo within a few beats
+    assert match(truth, tracker.process_offline(act)) >= 0.95
+
+
+def test_predicts_the_next_beats():
+    n = int(12 * FPS)
+    truth = grid(120.0, 0.1, 20.0)
+    act = pulse_activation(truth, n)
+    tracker = BeatTracker(num_predictions=3)
+    _, reports = tracker.process_sequence_online(act)
+    last = reports[-1]
+    now = last.frame / FPS
+    expected = truth[truth > now + 1e-9][:3] - now
+    assert np.allclose(last.next_beats, expected, atol=1.5 / FPS)
+    assert last.confidence > 0.8
+    assert 0.0 <= last.phase < 1.0
+
+
+def test_windowed_redecoding_matches_the_recent_beats():
+    n = int(15 * FPS)
+    truth = grid(105.0, 0.25, n / FPS)
+    act = pulse_activation(truth, n)
+    tracker = BeatTracker(window_s=4.0)
+    tracker.process_sequence_online(act)
+    recent = tracker.redecode_window() / FPS
+    window_truth = truth[truth >= (n - 4 * FPS) / FPS]
+    assert match(window_truth, recent) == 1.0
+    assert len(recent) == len(window_truth)
+
+
+def test_reset_starts_afresh_and_narrow_tempo_range():
+    n = int(10 * FPS)
+    act = pulse_activation(grid(90.0, 0.1, 10.0), n)
+    tracker = BeatTracker(min_bpm=85.0, max_bpm=95.0)
+    tracker.process_sequence_online(act)
+    first = tracker.process_online(0.5, reset=True)
+    assert first.frame == 0
+    assert 85.0 * 0.95 <= first.bpm <= 95.0 * 1.05
+    with pytest.raises(ValueError):
+        BeatTracker(min_bpm=120.0, max_bpm=100.0)
