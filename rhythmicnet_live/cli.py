@@ -1,0 +1,137 @@
+"""The ``rhythmicnet-live`` command line.
+
+Subcommands:
+    beats   find the beat in a dancer's movement (video file, camera or keypoint file): beats.json,
+            rhythm.mid (a click track), drums.mid and beats.png.
+
+Bad input (a missing file, an unreadable video, an absent camera, a bad option) ends with one
+``error: ...`` line and exit status 2, not a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from . import FPS, __version__
+from .errors import ModelManifestError, UserInputError
+
+
+def _add_tempo_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--min-bpm", type=float, default=60.0, help="slowest tempo to consider (BPM, default 60)")
+    parser.add_argument("--max-bpm", type=float, default=180.0, help="fastest tempo to consider (BPM, default 180)")
+    parser.add_argument("--activation", choices=("auto", "model", "kinematic"), default="auto",
+                        help="beat activation: the trained model ('model'), the no-learning kinematic baseline "
+                             "('kinematic'), or the model when shipped ('auto', default)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rhythmicnet-live",
+        description="Watch a dancer, find the beat in the movement, and make music that follows the body.",
+        epilog="Run 'rhythmicnet-live COMMAND --help' for the options of a command.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens (to stderr)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    beats = sub.add_parser(
+        "beats", help="find the beats in a video, a camera or a keypoint file",
+        description="Find the musical beat in a dancer's movement. Writes OUTDIR/beats.json (beat times in s, "
+                    "tempo per frame, style hits, the activation and its frame rate), OUTDIR/rhythm.mid (a click "
+                    "on every beat, a clap on every sudden move), OUTDIR/drums.mid (drums generated on that "
+                    "rhythm, when the drum model is shipped) and OUTDIR/beats.png (a plot).",
+    )
+    beats.add_argument("source", nargs="?", help="a video file, or a camera index such as 0 (omit with --keypoints)")
+    beats.add_argument("-o", "--out", required=True, type=Path, help="output folder (created if missing)")
+    beats.add_argument("--keypoints", type=Path, help="use a COCO-17 keypoint file (.npy, (T, 17, 2 or 3), pixels "
+                       "or normalised, NaN for missing) instead of running pose on a video")
+    beats.add_argument("--fps", type=float, help="frame rate of the --keypoints file (frames per second)")
+    beats.add_argument("--seconds", type=float, default=20.0, help="how long to record from a camera (s, default 20)")
+    beats.add_argument("--no-cache", action="store_true", help="run pose again even if the video's keypoints are cached")
+    beats.add_argument("--seed", type=int, default=0, help="random seed of the drum generator (default 0)")
+    _add_tempo_options(beats)
+    beats.set_defaults(func=run_beats)
+    return parser
+
+
+def activation_processor(kind: str):
+    """The beat activation to use: 'kinematic' (no learning), 'model' or 'auto'."""
+    from .activation import KinematicActivation
+
+    if kind == "kinematic":
+        return KinematicActivation(), "kinematic"
+    if kind == "model":
+        raise ModelManifestError("no trained beat model is shipped yet; use --activation kinematic")
+    return KinematicActivation(), "kinematic"
+
+
+def load_input_keypoints(args):
+    """Raw keypoints from --keypoints, a camera index or a video file (pose cached beside the video)."""
+    from .keypoints import load_keypoint_file
+
+    if args.keypoints is not None:
+        if args.source is not None:
+            raise UserInputError("give either a video/camera or --keypoints, not both")
+        if args.fps is None:
+            raise UserInputError("--keypoints needs --fps (the frame rate of the keypoint file)")
+        return load_keypoint_file(args.keypoints, args.fps), str(args.keypoints)
+    if args.source is None:
+        raise UserInputError("give a video file, a camera index, or --keypoints FILE --fps N")
+    from .capture import open_source
+    from .pose import cached_keypoints, extract_keypoints
+
+    if args.source.isdigit():
+        with open_source(int(args.source)) as camera:
+            return extract_keypoints(camera.limited(args.seconds)), f"camera {args.source}"
+    path = Path(args.source)
+    if not path.is_file():
+        raise UserInputError(f"video file not found: {path}")
+    if args.no_cache:
+        return extract_keypoints(path), str(path)
+    return cached_keypoints(path), str(path)
+
+
+def run_beats(args) -> None:
+    from .beat_outputs import plot_rhythm, write_beats_json, write_rhythm_midi
+    from .hmm import BeatTracker
+    from .keypoints import prepare
+    from .rhythm import analyse
+
+    if not 0 < args.min_bpm < args.max_bpm:
+        raise UserInputError(f"need 0 < --min-bpm < --max-bpm, got {args.min_bpm:g} and {args.max_bpm:g}")
+    raw, source_name = load_input_keypoints(args)
+    if len(raw) < 2 or not (raw.conf > 0).any():
+        raise UserInputError(f"no body found in {source_name}")
+    kp = prepare(raw, FPS)
+    processor, activation_name = activation_processor(args.activation)
+    analysis = analyse(kp, processor, BeatTracker(min_bpm=args.min_bpm, max_bpm=args.max_bpm, fps=FPS))
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    write_beats_json(analysis, out / "beats.json", source_name, activation_name)
+    write_rhythm_midi(analysis, out / "rhythm.mid")
+    plot_rhythm(analysis, out / "beats.png", Path(source_name).name)
+    bpm = f"{60.0 / (analysis.beats[-1] - analysis.beats[-2]):.1f}" if len(analysis.beats) > 1 else "-"
+    print(f"{len(analysis.beats)} beats (last tempo {bpm} BPM), {len(analysis.style_hits)} style hits -> {out}/")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        args.func(args)
+    except (UserInputError, ModelManifestError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
