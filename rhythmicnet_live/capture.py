@@ -61,9 +61,6 @@ class _Source:
     def __iter__(self):
         return self
 
-    def __next__(self) -> Frame:
-        raise NotImplementedError
-
 
 class VideoFileSource(_Source):
     """Frames of a video file.

@@ -14,7 +14,7 @@ import hashlib
 import logging
 import os
 import sys
-import tempfile
+import threading
 from functools import lru_cache
 from pathlib import Path
 
@@ -172,17 +172,15 @@ def cached_keypoints(video_path: str | Path, cache_dir: str | Path | None = None
 
 def _write_cache(path: Path, kp: Keypoints, key: dict) -> bool:
     """Write the cache atomically (temp file + rename); False (and a warning) if the folder is not writable."""
-    tmp = None
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=path.name, suffix=".tmp", delete=False) as fh:
-            tmp = Path(fh.name)
+        with open(tmp, "wb") as fh:
             np.savez_compressed(fh, xy=kp.xy, conf=kp.conf, times=kp.times, **{k: np.asarray(v) for k, v in key.items()})
         os.replace(tmp, path)
     except OSError as exc:
         log.warning("cannot write keypoint cache %s: %s", path, exc)
-        if tmp is not None:
-            tmp.unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         return False
     log.info("keypoints cached in %s", path)
     return True

@@ -101,14 +101,17 @@ def test_cache_is_reused_and_invalidated(tmp_path, counted_extraction, keypoints
 
 
 def test_cache_dir_and_model_version_key(tmp_path, counted_extraction, monkeypatch):
+    video = tmp_path / "videos" / "dance.mp4"
+    video.parent.mkdir()
+    video.write_bytes(CLIP.read_bytes())
     cache_dir = tmp_path / "cache"
-    pose.cached_keypoints(CLIP, cache_dir=cache_dir)
-    assert (cache_dir / f"{CLIP.name}.keypoints.npz").is_file()
-    assert not (CLIP.parent / f"{CLIP.name}.keypoints.npz").exists()
-    pose.cached_keypoints(CLIP, cache_dir=cache_dir)
+    pose.cached_keypoints(video, cache_dir=cache_dir)
+    assert (cache_dir / "dance.mp4.keypoints.npz").is_file()
+    assert sorted(p.name for p in video.parent.iterdir()) == ["dance.mp4"]  # nothing written beside the video
+    pose.cached_keypoints(video, cache_dir=cache_dir)
     assert len(counted_extraction) == 1
     monkeypatch.setattr(pose, "pose_model_version", lambda: "another-model")
-    pose.cached_keypoints(CLIP, cache_dir=cache_dir)
+    pose.cached_keypoints(video, cache_dir=cache_dir)
     assert len(counted_extraction) == 2
 
 
