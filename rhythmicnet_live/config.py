@@ -152,7 +152,7 @@ def _check_type(value: Any, kind: type, where: str) -> Any:
     else:
         ok = isinstance(value, str)
     if not ok:
-        raise UserInputError(f"config: {where} must be a {kind.__name__}, got {value!r}")
+        raise UserInputError(f"config: {where} must be of type {kind.__name__}, got {value!r}")
     return value
 
 

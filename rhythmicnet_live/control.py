@@ -275,8 +275,8 @@ class ControlServer:
             if isinstance(args[0], bool) or not isinstance(args[0], int) or not 0 < args[0] < 65536:
                 raise ControlError(f"reply port must be an int in 1..65535, got {args[0]!r}")
             port = args[0]
-        self._server.socket.sendto(build_msg(proto.PONG).dgram, (host, port))
         self.handled += 1
+        self._server.socket.sendto(build_msg(proto.PONG).dgram, (host, port))
 
     def _unknown(self, client_address, address: str, *args: Any) -> None:
         self._reject(client_address, f"unknown address {address!r}")

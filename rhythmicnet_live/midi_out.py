@@ -66,10 +66,15 @@ def default_api() -> str:
     return "alsa" if os.path.exists("/dev/snd/seq") else "jack"
 
 
-def _api_id(api: str | None) -> tuple[str, int]:
+def _api_name(api: str | None) -> str:
     name = default_api() if api in (None, "", "auto") else api.lower()
     if name not in APIS:
         raise UserInputError(f"unknown MIDI API {api!r}; choose one of: auto, {', '.join(APIS)}")
+    return name
+
+
+def _api_id(api: str | None) -> tuple[str, int]:
+    name = _api_name(api)
     if APIS[name] not in rtmidi.get_compiled_api():
         compiled = [rtmidi.get_api_name(a) for a in rtmidi.get_compiled_api()]
         raise UserInputError(f"MIDI API {name!r} is not available on this system (available: {', '.join(compiled)})")
@@ -234,12 +239,12 @@ def open_midi_output(
     Raises UserInputError for an unknown API or port (the message lists the available ports), for a virtual
     port on Windows, or when the MIDI system cannot be reached.
     """
-    name, api_id = _api_id(api)
-    if virtual and name == "windows":
+    if virtual and _api_name(api) == "windows":
         raise UserInputError(
             "Windows cannot create virtual MIDI ports: create one with loopMIDI (or another loopback driver) "
             "and open it by name with virtual = false, e.g. --midi-port \"loopMIDI Port\" --no-midi-virtual"
         )
+    name, api_id = _api_id(api)
     rt = _rtmidi_out(name, api_id, client_name)
     try:
         if virtual:

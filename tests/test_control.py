@@ -1,0 +1,131 @@
+"""OSC control server: messages change EngineControls and notify listeners; malformed input is survived."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+from pythonosc.osc_bundle_builder import IMMEDIATELY, OscBundleBuilder
+from pythonosc.osc_message import OscMessage
+from pythonosc.osc_message_builder import build_msg
+
+from live_helpers import wait_for
+from rhythmicnet_live import osc_protocol as proto
+from rhythmicnet_live.control import ControlError, ControlServer, EngineControls
+
+
+class Client:
+    """A UDP socket that sends OSC to the server and receives its pongs."""
+
+    def __init__(self, server_port: int) -> None:
+        self.target = ("127.0.0.1", server_port)
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(10)
+
+    def send(self, address: str, *args) -> None:
+        self.sock.sendto(build_msg(address, list(args) if args else "").dgram, self.target)
+
+    def raw(self, data: bytes) -> None:
+        self.sock.sendto(data, self.target)
+
+    def ping(self) -> str:
+        """Ping and wait for the pong; the server handles datagrams in order, so everything sent before
+        has been handled when the pong arrives."""
+        self.send(proto.PING)
+        return OscMessage(self.sock.recv(4096)).address
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@pytest.fixture
+def served():
+    controls = EngineControls()
+    events = []
+    controls.subscribe(lambda event, value: events.append((event, value)))
+    server = ControlServer(controls, "127.0.0.1", 0).start()
+    client = Client(server.address[1])
+    yield controls, server, client, events
+    client.close()
+    server.close()
+
+
+def test_control_messages_change_engine_controls_and_notify(served):
+    controls, server, client, events = served
+    client.send(proto.START)
+    client.send(proto.TEMPERATURE, 1.3)
+    client.send(proto.DENSITY, 0.25)
+    client.send(proto.DRUMS, 0)
+    client.send(proto.PIANO, 0)
+    client.send(proto.PIANO, 1)
+    client.send(proto.TEMPO_LOCK, 1)
+    client.send(proto.TEMPO_RANGE, 80.0, 140.0)
+    client.send(proto.TEMPERATURE, 2)  # an int is a fine number
+    client.send(proto.PANIC)
+    client.send(proto.STOP)
+    assert client.ping() == proto.PONG
+    snap = controls.snapshot()
+    assert snap == {"running": False, "temperature": 2.0, "density": 0.25, "drums": False, "piano": True,
+                    "tempo_lock": True, "tempo_min": 80.0, "tempo_max": 140.0}
+    assert [e for e, _ in events] == ["start", "temperature", "density", "drums", "piano", "piano", "tempo_lock",
+                                      "tempo_range", "temperature", "panic", "stop"]
+    assert ("tempo_range", (80.0, 140.0)) in events and ("density", 0.25) in events
+    assert server.rejected == 0 and server.handled == 12
+
+
+def test_malformed_messages_are_logged_ignored_and_the_server_still_answers(served, caplog):
+    controls, server, client, events = served
+    before = controls.snapshot()
+    client.raw(b"\x00\xff garbage \x13\x37" * 5)  # not OSC at all
+    client.raw(b"/rhythmicnet/density\x00\x00\x00\x00,i\x00\x00\x00\x01")  # truncated int argument
+    client.raw(b"#bundle\x00" + b"\x01" * 5)  # broken bundle
+    client.send(proto.DENSITY, "abc")  # wrong type
+    client.send(proto.DENSITY, 2.5)  # out of range
+    client.send(proto.DENSITY)  # missing argument
+    client.send(proto.TEMPERATURE, 0.5, 0.7)  # too many arguments
+    client.send(proto.DRUMS, 3)  # not 0/1
+    client.send(proto.DRUMS, "on")
+    client.send(proto.TEMPO_RANGE, 150.0, 90.0)  # min > max
+    client.send(proto.TEMPERATURE, float("nan"))
+    client.send("/rhythmicnet/volume", 1.0)  # unknown address
+    client.send("/something/else")
+    client.send(proto.PING, "not a port")
+    bundle = OscBundleBuilder(IMMEDIATELY)
+    bundle.add_content(build_msg(proto.DENSITY, [0.5]))
+    bundle.add_content(build_msg(proto.DENSITY, ["x"]))
+    client.raw(bundle.build().dgram)  # a bundle: the good message applies, the bad one is rejected
+    assert client.ping() == proto.PONG
+    assert server.rejected == 15
+    assert controls.snapshot() == {**before, "density": 0.5}
+    assert events == [("density", 0.5)]
+    assert any("unknown address '/rhythmicnet/volume'" in r.getMessage() for r in caplog.records)
+
+
+def test_ping_replies_to_a_given_port(served):
+    _, _, client, _ = served
+    listener = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.settimeout(10)
+    try:
+        client.send(proto.PING, listener.getsockname()[1])
+        assert OscMessage(listener.recv(4096)).address == proto.PONG
+    finally:
+        listener.close()
+
+
+def test_engine_controls_validate_directly():
+    controls = EngineControls()
+    with pytest.raises(ControlError):
+        controls.set_density(-0.1)
+    with pytest.raises(ControlError):
+        controls.set_temperature(True)
+    with pytest.raises(ControlError):
+        controls.set_tempo_range(10, 500)
+    with pytest.raises(ControlError):
+        EngineControls(density=3.0)
+    calls = []
+    controls.subscribe(lambda e, v: 1 / 0)  # a broken listener does not stop the others
+    controls.subscribe(lambda e, v: calls.append(e))
+    controls.set_drums(False)
+    assert calls == ["drums"] and controls.drums is False

@@ -1,0 +1,174 @@
+"""MIDI output: validation, sounding-note tracking, all notes off, clock; a real JACK virtual port read back."""
+
+from __future__ import annotations
+
+import time
+
+import mido
+import pytest
+
+from live_helpers import JackMidiIn, wait_for
+from rhythmicnet_live.errors import UserInputError
+from rhythmicnet_live.midi_out import (
+    CC_ALL_NOTES_OFF, CC_ALL_SOUND_OFF, MemoryMidiOutput, MidiClock, list_ports, open_midi_output,
+)
+from rhythmicnet_live.notes import DRUM_CHANNEL, PIANO_CHANNEL, Note
+from rhythmicnet_live.scheduler import NoteScheduler, ScheduledNote
+
+
+def _cc(msgs, control):
+    return sorted(m.channel for m in msgs if m.type == "control_change" and m.control == control)
+
+
+def test_send_validates_and_tracks_sounding_notes():
+    port = MemoryMidiOutput()
+    with pytest.raises(TypeError):
+        port.send(b"\x90\x3c\x40")
+    port.send(mido.Message("note_on", channel=9, note=36, velocity=100))
+    port.send(mido.Message("note_on", channel=0, note=60, velocity=80))
+    port.send(mido.Message("note_on", channel=0, note=64, velocity=80))
+    port.send(mido.Message("note_on", channel=0, note=64, velocity=0))  # velocity 0 = note-off
+    assert port.sounding() == {9: frozenset({36}), 0: frozenset({60})}
+    port.send(mido.Message("note_off", channel=9, note=36))
+    assert port.sounding() == {0: frozenset({60})}
+    port.close()
+    with pytest.raises(ValueError):
+        port.send(mido.Message("note_on", note=60))
+
+
+def test_all_notes_off_ends_every_note_and_sends_cc_123_and_120_on_used_channels():
+    port = MemoryMidiOutput()
+    port.send(mido.Message("note_on", channel=9, note=36, velocity=100))
+    port.send(mido.Message("note_on", channel=9, note=42, velocity=100))
+    port.send(mido.Message("note_on", channel=0, note=60, velocity=80))
+    port.send(mido.Message("control_change", channel=3, control=7, value=100))
+    start = len(port.messages)
+    port.all_notes_off()
+    tail = port.messages[start:]
+    offs = {(m.channel, m.note) for m in tail if m.type == "note_off"}
+    assert offs == {(9, 36), (9, 42), (0, 60)}
+    assert _cc(tail, CC_ALL_NOTES_OFF) == [0, 3, 9]
+    assert _cc(tail, CC_ALL_SOUND_OFF) == [0, 3, 9]
+    assert port.sounding() == {}
+
+
+def test_context_manager_silences_on_error_and_close_is_idempotent():
+    port = MemoryMidiOutput()
+    with pytest.raises(RuntimeError):
+        with port:
+            port.send(mido.Message("note_on", channel=9, note=38, velocity=90))
+            raise RuntimeError("engine failure")
+    assert port.closed
+    assert port.messages[-3].type == "note_off" and port.messages[-3].note == 38
+    assert _cc(port.messages, CC_ALL_NOTES_OFF) == [9]
+    n = len(port.messages)
+    port.close()
+    port.all_notes_off()
+    assert len(port.messages) == n
+
+
+def test_windows_virtual_port_is_a_clear_error():
+    with pytest.raises(UserInputError, match="loopMIDI"):
+        open_midi_output("RhythmicNet", api="windows", virtual=True)
+
+
+def test_unknown_api_is_a_user_error():
+    with pytest.raises(UserInputError, match="unknown MIDI API"):
+        open_midi_output("RhythmicNet", api="beos")
+
+
+def test_clock_set_bpm_validation():
+    clock = MidiClock(MemoryMidiOutput(), bpm=120)
+    with pytest.raises(ValueError):
+        clock.set_bpm(0)
+    clock.set_bpm(97.5)
+    assert clock.bpm == 97.5
+
+
+def test_clock_start_ticks_stop_on_memory_port():
+    port = MemoryMidiOutput()
+    clock = MidiClock(port, bpm=300)  # 120 clocks per second
+    clock.start()
+    assert wait_for(lambda: clock.ticks >= 30)
+    clock.set_bpm(240)
+    assert wait_for(lambda: clock.ticks >= 40)
+    clock.stop()
+    types = [m.type for m in port.messages]
+    assert types[0] == "start" and types[-1] == "stop"
+    assert set(types[1:-1]) == {"clock"} and len(types) - 2 == clock.ticks
+
+
+# -- real JACK transport ------------------------------------------------------------------------------
+
+def test_jack_virtual_port_plays_drums_on_channel_10_with_paired_note_offs(jack_server):
+    out = open_midi_output("RhythmicNet", api="jack", virtual=True, client_name="RhythmicNet")
+    reader = JackMidiIn("RhythmicNet:RhythmicNet")
+    try:
+        assert reader.port_name == "RhythmicNet:RhythmicNet"
+        sched = NoteScheduler([out], max_late_s=10.0).start()
+        t0 = time.monotonic() + 0.05
+        pattern = [(36, 0), (42, 0), (38, 2), (42, 2), (36, 4), (46, 4), (38, 6), (49, 6)]
+        for pitch, step in pattern:
+            sched.schedule(ScheduledNote(t0 + step * 0.02, Note("drums", pitch, 100, float(step), 1.0), 0.03))
+        sched.schedule(ScheduledNote(t0, Note("piano", 60, 70, 0.0, 4.0), 0.5))  # still sounding at stop
+        assert wait_for(lambda: sum(m.type == "note_on" for m in reader.received()) == len(pattern) + 1)
+        assert wait_for(lambda: sum(m.type == "note_off" for m in reader.received()) >= len(pattern))
+        sched.close()  # stop: the sounding piano note is ended, then all notes off
+        assert wait_for(lambda: any(m.type == "control_change" and m.control == CC_ALL_NOTES_OFF
+                                    for m in reader.received()))
+        got = reader.received()
+        drums = [m for m in got if m.type in ("note_on", "note_off") and m.channel == DRUM_CHANNEL]
+        assert DRUM_CHANNEL == 9  # MIDI channel 10
+        assert sorted(m.note for m in drums if m.type == "note_on") == sorted(p for p, _ in pattern)
+        # every note-on has its note-off, on the same channel and pitch
+        for channel in (DRUM_CHANNEL, PIANO_CHANNEL):
+            for pitch in {m.note for m in got if m.type == "note_on" and m.channel == channel}:
+                seq = [m.type for m in got if m.type in ("note_on", "note_off")
+                       and m.channel == channel and m.note == pitch]
+                assert seq.count("note_on") == seq.count("note_off")
+                assert all(a != b for a, b in zip(seq, seq[1:])), seq
+        assert _cc(got, CC_ALL_NOTES_OFF) == [PIANO_CHANNEL, DRUM_CHANNEL]
+        assert _cc(got, CC_ALL_SOUND_OFF) == [PIANO_CHANNEL, DRUM_CHANNEL]
+    finally:
+        reader.close()
+        out.close()
+
+
+def test_jack_midi_clock_start_ticks_stop(jack_server):
+    out = open_midi_output("RhythmicNetClock", api="jack", virtual=True, client_name="RhythmicNetC")
+    reader = JackMidiIn("RhythmicNetC:RhythmicNetClock")
+    clock = MidiClock(out, bpm=240)
+    try:
+        clock.start()
+        assert wait_for(lambda: sum(m.type == "clock" for m in reader.received()) >= 48)
+        clock.set_bpm(180)
+        assert wait_for(lambda: sum(m.type == "clock" for m in reader.received()) >= 60)
+        clock.stop()
+        assert wait_for(lambda: reader.received()[-1].type == "stop")
+        types = [m.type for m in reader.received()]
+        assert types[0] == "start"
+        assert types.count("clock") == clock.ticks
+    finally:
+        clock.stop()
+        reader.close()
+        out.close()
+
+
+def test_jack_unknown_port_lists_available_ports(jack_server):
+    out = open_midi_output("RhythmicNetX", api="jack", virtual=True, client_name="Lister")
+    try:
+        # the virtual port above is an output; a JACK MIDI input is what an output port can open
+        reader = JackMidiIn("Lister:RhythmicNetX", client_name="SomeSynth")
+        try:
+            ports = list_ports("jack")
+            assert any("SomeSynth" in p for p in ports)
+            with pytest.raises(UserInputError) as err:
+                open_midi_output("NoSuchPort", api="jack", virtual=False)
+            assert "NoSuchPort" in str(err.value) and "SomeSynth" in str(err.value)
+            opened = open_midi_output("SomeSynth", api="jack", virtual=False, client_name="Opener")
+            assert "SomeSynth" in opened.name
+            opened.close()
+        finally:
+            reader.close()
+    finally:
+        out.close()
