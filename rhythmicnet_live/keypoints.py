@@ -12,6 +12,7 @@ scaled by a running median of the torso length.
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -121,33 +122,73 @@ def resample(kp: Keypoints, fps: float = FPS, max_gap_s: float = 0.25) -> Keypoi
     return Keypoints(xy, conf, grid)
 
 
-def running_median(values: np.ndarray, window: int) -> np.ndarray:
-    """Causal running median over the last ``window`` finite values (NaNs are skipped)."""
-    out = np.full(len(values), np.nan, np.float32)
-    history: list[float] = []
-    for i, v in enumerate(values):
-        if np.isfinite(v):
-            history.append(float(v))
-            if len(history) > window:
-                history.pop(0)
-        if history:
-            out[i] = np.median(history)
-    return out
+class TorsoNormaliser:
+    """Per frame: centre on the hip midpoint, divide by the running median of the last ``window`` torso lengths.
+
+    Call with one frame xy (17, 2); returns (17, 2) float32 in torso lengths (NaN where the hips are missing).
+    """
+
+    def __init__(self, window: int = int(5 * FPS)):
+        self.window = window
+        self.torso: deque[float] = deque(maxlen=window)
+
+    def __call__(self, xy: np.ndarray) -> np.ndarray:
+        hip = 0.5 * (xy[L_HIP] + xy[R_HIP])
+        torso = float(np.linalg.norm(0.5 * (xy[L_SHOULDER] + xy[R_SHOULDER]) - hip))
+        if np.isfinite(torso):
+            self.torso.append(torso)
+        scale = float(np.median(self.torso)) if self.torso else np.nan
+        return ((xy - hip) / scale).astype(np.float32)
 
 
 def normalise(xy: np.ndarray, scale_window: int = int(5 * FPS)) -> np.ndarray:
-    """Centre each frame on the hip midpoint and divide by a causal running median of the torso length.
-
-    xy: (T, 17, 2). Returns (T, 17, 2) float32 in torso lengths; frames without hips stay NaN.
-    """
-    hip = 0.5 * (xy[:, L_HIP] + xy[:, R_HIP])
-    shoulder = 0.5 * (xy[:, L_SHOULDER] + xy[:, R_SHOULDER])
-    torso = np.linalg.norm(shoulder - hip, axis=-1)
-    scale = running_median(torso, scale_window)
-    return ((xy - hip[:, None, :]) / scale[:, None, None]).astype(np.float32)
+    """``TorsoNormaliser`` over a whole sequence xy (T, 17, 2) -> (T, 17, 2) float32 in torso lengths."""
+    normaliser = TorsoNormaliser(scale_window)
+    return np.stack([normaliser(frame) for frame in xy]) if len(xy) else np.zeros((0, 17, 2), np.float32)
 
 
 def prepare(kp: Keypoints, fps: float = FPS) -> Keypoints:
     """Model-ready keypoints: uniform ``fps``, short gaps filled, normalised (see module docstring)."""
     uniform = resample(kp, fps)
     return Keypoints(normalise(uniform.xy), uniform.conf, uniform.times)
+
+
+class OnlineKeypoints:
+    """The causal counterpart of ``prepare`` for live input, one captured frame at a time.
+
+    ``process_online(xy, conf, t)`` takes a raw frame (17, 2) pixels, (17,) confidence and its capture
+    time t (s), and returns the internal frames whose grid times (multiples of 1/fps after the first
+    frame) have passed: a list of (time s, normalised xy (17, 2)), interpolated between the last two
+    captured frames. Gaps cannot be bridged without looking ahead, so missing joints stay NaN. On input
+    without gaps at exactly ``fps`` it equals ``prepare`` frame for frame.
+    """
+
+    def __init__(self, fps: float = FPS, scale_window: int = int(5 * FPS)):
+        self.fps = fps
+        self.scale_window = scale_window
+        self.reset()
+
+    def reset(self) -> None:
+        self.prev: tuple[float, np.ndarray] | None = None
+        self.next_time: float | None = None
+        self._normalise = TorsoNormaliser(self.scale_window)
+
+    def process_online(self, xy: np.ndarray, conf: np.ndarray, t: float,
+                       reset: bool = False) -> list[tuple[float, np.ndarray]]:
+        if reset:
+            self.reset()
+        xy = np.where(conf[:, None] > 0, xy, np.nan).astype(np.float32)
+        if self.prev is None:
+            self.prev, self.next_time = (t, xy), t
+        out = []
+        t_prev, xy_prev = self.prev
+        while self.next_time <= t + 1e-9:
+            if np.isclose(self.next_time, t):
+                frame = xy
+            else:
+                w = (self.next_time - t_prev) / (t - t_prev)
+                frame = xy_prev + w * (xy - xy_prev)
+            out.append((self.next_time, self._normalise(frame)))
+            self.next_time += 1.0 / self.fps
+        self.prev = (t, xy)
+        return out
