@@ -141,10 +141,15 @@ class VideoFileSource(_Source):
 
 
 class CameraSource(_Source):
-    """Frames of a camera (OpenCV device index); t_capture = ``time.monotonic()`` right after the grab."""
+    """Frames of a camera (OpenCV device index); t_capture = ``time.monotonic()`` right after the grab.
 
-    def __init__(self, index: int):
+    ``max_seconds``: stop after this many seconds of capture (None = until the camera stops).
+    """
+
+    def __init__(self, index: int, max_seconds: float | None = None):
         self.index = int(index)
+        self.max_seconds = max_seconds
+        self._t_first: float | None = None
         level = cv2.utils.logging.getLogLevel()
         cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)  # no backend spew for an absent camera
         try:
@@ -165,6 +170,10 @@ class CameraSource(_Source):
         if not self._cap.grab():
             raise StopIteration
         t = time.monotonic()
+        if self._t_first is None:
+            self._t_first = t
+        if self.max_seconds is not None and t - self._t_first > self.max_seconds:
+            raise StopIteration
         ok, image = self._cap.retrieve()
         if not ok or image is None:
             raise StopIteration

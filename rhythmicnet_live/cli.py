@@ -81,12 +81,12 @@ def load_input_keypoints(args):
         return load_keypoint_file(args.keypoints, args.fps), str(args.keypoints)
     if args.source is None:
         raise UserInputError("give a video file, a camera index, or --keypoints FILE --fps N")
-    from .capture import open_source
+    from .capture import CameraSource
     from .pose import cached_keypoints, extract_keypoints
 
     if args.source.isdigit():
-        with open_source(int(args.source)) as camera:
-            return extract_keypoints(camera.limited(args.seconds)), f"camera {args.source}"
+        with CameraSource(int(args.source), max_seconds=args.seconds) as camera:
+            return extract_keypoints(camera), f"camera {args.source}"
     path = Path(args.source)
     if not path.is_file():
         raise UserInputError(f"video file not found: {path}")
