@@ -1,0 +1,85 @@
+"""The rhythmicnet-live command line, end to end on the real fixture clip, and its error handling."""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import mido
+import numpy as np
+import pytest
+
+FIXTURES = Path(__file__).parent / "fixtures"
+CLIP = FIXTURES / "dance_3s_640x360.mp4"
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "rhythmicnet_live.cli", *args], capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def beats_out(tmp_path_factory):
+    work = tmp_path_factory.mktemp("beats")
+    clip = work / CLIP.name
+    shutil.copy(CLIP, clip)  # the keypoint cache goes beside the copy, not into tests/fixtures
+    out = work / "out"
+    result = run_cli("beats", str(clip), "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+def test_beats_on_a_real_clip_writes_json_midi_and_plot(beats_out):
+    doc = json.loads((beats_out / "beats.json").read_text())
+    assert doc["fps"] == 30.0
+    beats = np.array(doc["beats_s"])
+    assert len(beats) >= 2 and np.all(np.diff(beats) > 60 / 185)  # within the 60-180 BPM range
+    assert len(doc["activation"]) == len(doc["tempo_bpm"]) >= 80  # ~3 s at 30 fps
+    assert sum(doc["taps"]) >= len(beats) - 1
+    midi = mido.MidiFile(beats_out / "rhythm.mid")
+    notes = [m for m in midi if m.type == "note_on" and m.velocity > 0]
+    assert len(notes) >= len(beats)
+    assert {m.channel for m in notes} == {9}
+    assert (beats_out / "beats.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_beats_from_a_keypoint_file(tmp_path):
+    rng = np.random.default_rng(0)
+    t = np.arange(300) / 30.0
+    kp = rng.uniform(200, 400, (1, 17, 2)) + 30 * np.abs(np.sin(np.pi * 2.0 * t))[:, None, None]  # 120 BPM bounce
+    np.save(tmp_path / "kp.npy", kp.astype(np.float32))
+    result = run_cli("beats", "--keypoints", str(tmp_path / "kp.npy"), "--fps", "30", "-o", str(tmp_path / "out"),
+                     "--activation", "kinematic")
+    assert result.returncode == 0, result.stderr
+    doc = json.loads((tmp_path / "out" / "beats.json").read_text())
+    assert doc["activation_model"] == "kinematic"
+    assert doc["beats_s"]
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["beats", "missing.mp4", "-o", "OUT"], "not found"),
+        (["beats", "GARBAGE", "-o", "OUT"], "cannot read"),
+        (["beats", "7", "-o", "OUT"], "camera 7 is not available"),
+        (["beats", "--keypoints", "KP", "-o", "OUT"], "--fps"),
+        (["beats", str(CLIP), "-o", "OUT", "--min-bpm", "150", "--max-bpm", "100"], "min-bpm"),
+    ],
+)
+def test_bad_input_gives_one_clear_line(tmp_path, args, message):
+    garbage = tmp_path / "garbage.mp4"
+    garbage.write_bytes(b"\x00" * 1000)
+    args = [str(garbage) if a == "GARBAGE" else str(tmp_path / "kp.npy") if a == "KP" else str(tmp_path / "out") if a == "OUT" else a
+            for a in args]
+    result = run_cli(*args)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    error_lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(error_lines) == 1 and message in error_lines[0]
+
+
+def test_help_explains_the_commands():
+    result = run_cli("--help")
+    assert result.returncode == 0 and "beats" in result.stdout
+    result = run_cli("beats", "--help")
+    assert "--keypoints" in result.stdout and "beats.json" in result.stdout
