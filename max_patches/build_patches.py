@@ -286,9 +286,18 @@ def build_control() -> dict:
     return p.to_json()
 
 
-def render(patch: dict) -> str:
-    """The patch as the exact text written to disk (tab-indented JSON, keys sorted, trailing newline)."""
-    return json.dumps(patch, indent="\t", sort_keys=True, ensure_ascii=False) + "\n"
+def render(patch: dict, indent: int = 0) -> str:
+    """The patch as the exact text written to disk: tab-indented JSON with sorted keys and, as Max writes them,
+    lists of plain values on one line (trailing newline at the top level)."""
+    pad, inner = "\t" * indent, "\t" * (indent + 1)
+    if isinstance(patch, dict):
+        items = [f"{inner}{json.dumps(k)}: {render(v, indent + 1)}" for k, v in sorted(patch.items())]
+        text = "{\n" + ",\n".join(items) + f"\n{pad}}}" if items else "{}"
+    elif isinstance(patch, list) and any(isinstance(v, (dict, list)) for v in patch):
+        text = "[\n" + ",\n".join(inner + render(v, indent + 1) for v in patch) + f"\n{pad}]"
+    else:
+        text = json.dumps(patch, ensure_ascii=False)
+    return text + "\n" if indent == 0 else text
 
 
 def write_patches(out_dir: Path) -> list[Path]:

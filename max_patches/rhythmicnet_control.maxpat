@@ -17,12 +17,7 @@
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
-					"patching_rect": [
-						15.0,
-						10.0,
-						600.0,
-						20.0
-					],
+					"patching_rect": [15.0, 10.0, 600.0, 20.0],
 					"text": "rhythmicnet control: live settings of the engine over OSC"
 				}
 			},
@@ -33,12 +28,7 @@
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
-					"patching_rect": [
-						15.0,
-						35.0,
-						620.0,
-						34.0
-					],
+					"patching_rect": [15.0, 35.0, 620.0, 34.0],
 					"text": "Sends to the engine's control server on 127.0.0.1:9001. Click a message, change a number or a toggle: it is sent at once."
 				}
 			},
@@ -48,12 +38,7 @@
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 0,
-					"patching_rect": [
-						15.0,
-						570.0,
-						168.0,
-						22.0
-					],
+					"patching_rect": [15.0, 570.0, 168.0, 22.0],
 					"text": "udpsend 127.0.0.1 9001"
 				}
 			},
@@ -63,12 +48,7 @@
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
-					"patching_rect": [
-						200.0,
-						570.0,
-						220.0,
-						20.0
-					],
+					"patching_rect": [200.0, 570.0, 220.0, 20.0],
 					"text": "every control above goes out here"
 				}
 			},
@@ -79,12 +59,7 @@
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
-					"patching_rect": [
-						15.0,
-						80.0,
-						600.0,
-						20.0
-					],
+					"patching_rect": [15.0, 80.0, 600.0, 20.0],
 					"text": "TRANSPORT  start / stop the performance; panic = all notes off now"
 				}
 			},
@@ -94,15 +69,8 @@
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
-					"outlettype": [
-						""
-					],
-					"patching_rect": [
-						15.0,
-						105.0,
-						140.0,
-						22.0
-					],
+					"outlettype": [""],
+					"patching_rect": [15.0, 105.0, 140.0, 22.0],
 					"text": "/rhythmicnet/start"
 				}
 			},
@@ -112,15 +80,8 @@
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
-					"outlettype": [
-						""
-					],
-					"patching_rect": [
-						190.0,
-						105.0,
-						133.0,
-						22.0
-					],
+					"outlettype": [""],
+					"patching_rect": [190.0, 105.0, 133.0, 22.0],
 					"text": "/rhythmicnet/stop"
 				}
 			},
@@ -130,15 +91,8 @@
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
-					"outlettype": [
-						""
-					],
-					"patching_rect": [
-						365.0,
-						105.0,
-						140.0,
-						22.0
-					],
+					"outlettype": [""],
+					"patching_rect": [365.0, 105.0, 140.0, 22.0],
 					"text": "/rhythmicnet/panic"
 				}
 			},
@@ -149,12 +103,7 @@
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
-					"patching_rect": [
-						15.0,
-						145.0,
-						250.0,
-						34.0
-					],
+					"patching_rect": [15.0, 145.0, 250.0, 34.0],
 					"text": "TEMPERATURE  sampling temperature (0.05..5.0): higher = wilder"
 				}
 			},
@@ -164,15 +113,8 @@
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
-					"outlettype": [
-						""
-					],
-					"patching_rect": [
-						15.0,
-						181.0,
-						126.0,
-						22.0
-					],
+					"outlettype": [""],
+					"patching_rect": [15.0, 181.0, 126.0, 22.0],
 					"text": "loadmess set 1.0"
 				}
 			},
@@ -185,17 +127,9 @@
 					"minimum": 0.05,
 					"numinlets": 1,
 					"numoutlets": 2,
-					"outlettype": [
-						"",
-						"bang"
-					],
+					"outlettype": ["", "bang"],
 					"parameter_enable": 0,
-					"patching_rect": [
-						15.0,
-						211.0,
-						50.0,
-						22.0
-					]
+					"patching_rect": [15.0, 211.0, 50.0, 22.0]
 				}
 			},
 			{
@@ -204,15 +138,8 @@
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
-					"outlettype": [
-						""
-					],
-					"patching_rect": [
-						15.0,
-						241.0,
-						238.0,
-						22.0
-					],
+					"outlettype": [""],
+					"patching_rect": [15.0, 241.0, 238.0, 22.0],
 					"text": "prepend /rhythmicnet/temperature"
 				}
 			},
@@ -223,12 +150,7 @@
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
-					"patching_rect": [
-						285.0,
-						145.0,
-						250.0,
-						34.0
-					],
+					"patching_rect": [285.0, 145.0, 250.0, 34.0],
 					"text": "DENSITY  0..1: share of generated notes kept"
 				}
 			},
@@ -238,15 +160,8 @@
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
-					"outlettype": [
-						""
-					],
-					"patching_rect": [
-						285.0,
-						181.0,
-						126.0,
-						22.0
-					],
+					"outlettype": [""],
+					"patching_rect": [285.0, 181.0, 126.0, 22.0],
 					"text": "loadmess set 1.0"
 				}
 			},
@@ -259,17 +174,9 @@
 					"minimum": 0.0,
 					"numinlets": 1,
 					"numoutlets": 2,
-					"outlettype": [
-						"",
-						"bang"
-					],
+					"outlettype": ["", "bang"],
 					"parameter_enable": 0,
-					"patching_rect": [
-						285.0,
-						211.0,
-						50.0,
-						22.0
-					]
+					"patching_rect": [285.0, 211.0, 50.0, 22.0]
 				}
 			},
 			{
@@ -278,15 +185,8 @@
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
-					"outlettype": [
-						""
-					],
-					"patching_rect": [
-						285.0,
-						241.0,
-						210.0,
-						22.0
-					],
+					"outlettype": [""],
+					"patching_rect": [285.0, 241.0, 210.0, 22.0],
 					"text": "prepend /rhythmicnet/density"
 				}
 			},
@@ -297,12 +197,7 @@
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
-					"patching_rect": [
-						15.0,
-						305.0,
-						250.0,
-						34.0
-					],
+					"patching_rect": [15.0, 305.0, 250.0, 34.0],
 					"text": "DRUMS  on/off (MIDI channel 10)"
 				}
 			},
@@ -312,15 +207,8 @@
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
-					"outlettype": [
-						""
-					],
-					"patching_rect": [
-						15.0,
-						341.0,
-						112.0,
-						22.0
-					],
+					"outlettype": [""],
+					"patching_rect": [15.0, 341.0, 112.0, 22.0],
 					"text": "loadmess set 1"
 				}
 			},
@@ -330,16 +218,9 @@
 					"maxclass": "toggle",
 					"numinlets": 1,
 					"numoutlets": 1,
-					"outlettype": [
-						"int"
-					],
+					"outlettype": ["int"],
 					"parameter_enable": 0,
-					"patching_rect": [
-						15.0,
-						371.0,
-						24.0,
-						24.0
-					]
+					"patching_rect": [15.0, 371.0, 24.0, 24.0]
 				}
 			},
 			{
@@ -348,15 +229,8 @@
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
-					"outlettype": [
-						""
-					],
-					"patching_rect": [
-						15.0,
-						401.0,
-						196.0,
-						22.0
-					],
+					"outlettype": [""],
+					"patching_rect": [15.0, 401.0, 196.0, 22.0],
 					"text": "prepend /rhythmicnet/drums"
 				}
 			},
@@ -367,12 +241,7 @@
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
-					"patching_rect": [
-						285.0,
-						305.0,
-						250.0,
-						34.0
-					],
+					"patching_rect": [285.0, 305.0, 250.0, 34.0],
 					"text": "PIANO  on/off (MIDI channel 1)"
 				}
 			},
@@ -382,15 +251,8 @@
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
-					"outlettype": [
-						""
-					],
-					"patching_rect": [
-						285.0,
-						341.0,
-						112.0,
-						22.0
-					],
+					"outlettype": [""],
+					"patching_rect": [285.0, 341.0, 112.0, 22.0],
 					"text": "loadmess set 1"
 				}
 			},
@@ -400,16 +262,9 @@
 					"maxclass": "toggle",
 					"numinlets": 1,
 					"numoutlets": 1,
-					"outlettype": [
-						"int"
-					],
+					"outlettype": ["int"],
 					"parameter_enable": 0,
-					"patching_rect": [
-						285.0,
-						371.0,
-						24.0,
-						24.0
-					]
+					"patching_rect": [285.0, 371.0, 24.0, 24.0]
 				}
 			},
 			{
@@ -418,15 +273,8 @@
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
-					"outlettype": [
-						""
-					],
-					"patching_rect": [
-						285.0,
-						401.0,
-						196.0,
-						22.0
-					],
+					"outlettype": [""],
+					"patching_rect": [285.0, 401.0, 196.0, 22.0],
 					"text": "prepend /rhythmicnet/piano"
 				}
 			},
@@ -437,12 +285,7 @@
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
-					"patching_rect": [
-						555.0,
-						305.0,
-						250.0,
-						34.0
-					],
+					"patching_rect": [555.0, 305.0, 250.0, 34.0],
 					"text": "TEMPO LOCK  on = hold the current tempo, off = follow the dancer"
 				}
 			},
@@ -452,15 +295,8 @@
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
-					"outlettype": [
-						""
-					],
-					"patching_rect": [
-						555.0,
-						341.0,
-						112.0,
-						22.0
-					],
+					"outlettype": [""],
+					"patching_rect": [555.0, 341.0, 112.0, 22.0],
 					"text": "loadmess set 0"
 				}
 			},
@@ -470,16 +306,9 @@
 					"maxclass": "toggle",
 					"numinlets": 1,
 					"numoutlets": 1,
-					"outlettype": [
-						"int"
-					],
+					"outlettype": ["int"],
 					"parameter_enable": 0,
-					"patching_rect": [
-						555.0,
-						371.0,
-						24.0,
-						24.0
-					]
+					"patching_rect": [555.0, 371.0, 24.0, 24.0]
 				}
 			},
 			{
@@ -488,15 +317,8 @@
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
-					"outlettype": [
-						""
-					],
-					"patching_rect": [
-						555.0,
-						401.0,
-						231.0,
-						22.0
-					],
+					"outlettype": [""],
+					"patching_rect": [555.0, 401.0, 231.0, 22.0],
 					"text": "prepend /rhythmicnet/tempo_lock"
 				}
 			},
@@ -507,12 +329,7 @@
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
-					"patching_rect": [
-						555.0,
-						145.0,
-						270.0,
-						34.0
-					],
+					"patching_rect": [555.0, 145.0, 270.0, 34.0],
 					"text": "TEMPO RANGE  min / max BPM of the beat tracker (20..400)"
 				}
 			},
@@ -522,15 +339,8 @@
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 1,
-					"outlettype": [
-						""
-					],
-					"patching_rect": [
-						555.0,
-						241.0,
-						112.0,
-						22.0
-					],
+					"outlettype": [""],
+					"patching_rect": [555.0, 241.0, 112.0, 22.0],
 					"text": "pak 60.0 180.0"
 				}
 			},
@@ -540,15 +350,8 @@
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
-					"outlettype": [
-						""
-					],
-					"patching_rect": [
-						555.0,
-						181.0,
-						133.0,
-						22.0
-					],
+					"outlettype": [""],
+					"patching_rect": [555.0, 181.0, 133.0, 22.0],
 					"text": "loadmess set 60.0"
 				}
 			},
@@ -561,17 +364,9 @@
 					"minimum": 20.0,
 					"numinlets": 1,
 					"numoutlets": 2,
-					"outlettype": [
-						"",
-						"bang"
-					],
+					"outlettype": ["", "bang"],
 					"parameter_enable": 0,
-					"patching_rect": [
-						555.0,
-						211.0,
-						60.0,
-						22.0
-					]
+					"patching_rect": [555.0, 211.0, 60.0, 22.0]
 				}
 			},
 			{
@@ -580,15 +375,8 @@
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
-					"outlettype": [
-						""
-					],
-					"patching_rect": [
-						690.0,
-						181.0,
-						140.0,
-						22.0
-					],
+					"outlettype": [""],
+					"patching_rect": [690.0, 181.0, 140.0, 22.0],
 					"text": "loadmess set 180.0"
 				}
 			},
@@ -601,17 +389,9 @@
 					"minimum": 20.0,
 					"numinlets": 1,
 					"numoutlets": 2,
-					"outlettype": [
-						"",
-						"bang"
-					],
+					"outlettype": ["", "bang"],
 					"parameter_enable": 0,
-					"patching_rect": [
-						690.0,
-						211.0,
-						60.0,
-						22.0
-					]
+					"patching_rect": [690.0, 211.0, 60.0, 22.0]
 				}
 			},
 			{
@@ -620,15 +400,8 @@
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
-					"outlettype": [
-						""
-					],
-					"patching_rect": [
-						555.0,
-						271.0,
-						238.0,
-						22.0
-					],
+					"outlettype": [""],
+					"patching_rect": [555.0, 271.0, 238.0, 22.0],
 					"text": "prepend /rhythmicnet/tempo_range"
 				}
 			},
@@ -639,12 +412,7 @@
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
-					"patching_rect": [
-						15.0,
-						450.0,
-						600.0,
-						20.0
-					],
+					"patching_rect": [15.0, 450.0, 600.0, 20.0],
 					"text": "PING  the engine replies /rhythmicnet/pong to port 9002: the button flashes"
 				}
 			},
@@ -654,15 +422,8 @@
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
-					"outlettype": [
-						""
-					],
-					"patching_rect": [
-						15.0,
-						475.0,
-						168.0,
-						22.0
-					],
+					"outlettype": [""],
+					"patching_rect": [15.0, 475.0, 168.0, 22.0],
 					"text": "/rhythmicnet/ping 9002"
 				}
 			},
@@ -672,15 +433,8 @@
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
-					"outlettype": [
-						""
-					],
-					"patching_rect": [
-						285.0,
-						475.0,
-						119.0,
-						22.0
-					],
+					"outlettype": [""],
+					"patching_rect": [285.0, 475.0, 119.0, 22.0],
 					"text": "udpreceive 9002"
 				}
 			},
@@ -690,16 +444,8 @@
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 2,
-					"outlettype": [
-						"",
-						""
-					],
-					"patching_rect": [
-						285.0,
-						510.0,
-						175.0,
-						22.0
-					],
+					"outlettype": ["", ""],
+					"patching_rect": [285.0, 510.0, 175.0, 22.0],
 					"text": "route /rhythmicnet/pong"
 				}
 			},
@@ -709,16 +455,9 @@
 					"maxclass": "button",
 					"numinlets": 1,
 					"numoutlets": 1,
-					"outlettype": [
-						"bang"
-					],
+					"outlettype": ["bang"],
 					"parameter_enable": 0,
-					"patching_rect": [
-						555.0,
-						510.0,
-						24.0,
-						24.0
-					]
+					"patching_rect": [555.0, 510.0, 24.0, 24.0]
 				}
 			},
 			{
@@ -727,12 +466,7 @@
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
-					"patching_rect": [
-						585.0,
-						512.0,
-						200.0,
-						20.0
-					],
+					"patching_rect": [585.0, 512.0, 200.0, 20.0],
 					"text": "pong = the engine is alive"
 				}
 			}
@@ -744,345 +478,175 @@
 		"dependency_cache": [],
 		"fileversion": 1,
 		"gridonopen": 1,
-		"gridsize": [
-			15.0,
-			15.0
-		],
+		"gridsize": [15.0, 15.0],
 		"gridsnaponopen": 1,
 		"lines": [
 			{
 				"patchline": {
-					"destination": [
-						"obj-3",
-						0
-					],
-					"source": [
-						"obj-6",
-						0
-					]
+					"destination": ["obj-3", 0],
+					"source": ["obj-6", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": [
-						"obj-3",
-						0
-					],
-					"source": [
-						"obj-7",
-						0
-					]
+					"destination": ["obj-3", 0],
+					"source": ["obj-7", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": [
-						"obj-3",
-						0
-					],
-					"source": [
-						"obj-8",
-						0
-					]
+					"destination": ["obj-3", 0],
+					"source": ["obj-8", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": [
-						"obj-11",
-						0
-					],
-					"source": [
-						"obj-10",
-						0
-					]
+					"destination": ["obj-11", 0],
+					"source": ["obj-10", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": [
-						"obj-12",
-						0
-					],
-					"source": [
-						"obj-11",
-						0
-					]
+					"destination": ["obj-12", 0],
+					"source": ["obj-11", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": [
-						"obj-3",
-						0
-					],
-					"source": [
-						"obj-12",
-						0
-					]
+					"destination": ["obj-3", 0],
+					"source": ["obj-12", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": [
-						"obj-15",
-						0
-					],
-					"source": [
-						"obj-14",
-						0
-					]
+					"destination": ["obj-15", 0],
+					"source": ["obj-14", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": [
-						"obj-16",
-						0
-					],
-					"source": [
-						"obj-15",
-						0
-					]
+					"destination": ["obj-16", 0],
+					"source": ["obj-15", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": [
-						"obj-3",
-						0
-					],
-					"source": [
-						"obj-16",
-						0
-					]
+					"destination": ["obj-3", 0],
+					"source": ["obj-16", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": [
-						"obj-19",
-						0
-					],
-					"source": [
-						"obj-18",
-						0
-					]
+					"destination": ["obj-19", 0],
+					"source": ["obj-18", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": [
-						"obj-20",
-						0
-					],
-					"source": [
-						"obj-19",
-						0
-					]
+					"destination": ["obj-20", 0],
+					"source": ["obj-19", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": [
-						"obj-3",
-						0
-					],
-					"source": [
-						"obj-20",
-						0
-					]
+					"destination": ["obj-3", 0],
+					"source": ["obj-20", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": [
-						"obj-23",
-						0
-					],
-					"source": [
-						"obj-22",
-						0
-					]
+					"destination": ["obj-23", 0],
+					"source": ["obj-22", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": [
-						"obj-24",
-						0
-					],
-					"source": [
-						"obj-23",
-						0
-					]
+					"destination": ["obj-24", 0],
+					"source": ["obj-23", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": [
-						"obj-3",
-						0
-					],
-					"source": [
-						"obj-24",
-						0
-					]
+					"destination": ["obj-3", 0],
+					"source": ["obj-24", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": [
-						"obj-27",
-						0
-					],
-					"source": [
-						"obj-26",
-						0
-					]
+					"destination": ["obj-27", 0],
+					"source": ["obj-26", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": [
-						"obj-28",
-						0
-					],
-					"source": [
-						"obj-27",
-						0
-					]
+					"destination": ["obj-28", 0],
+					"source": ["obj-27", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": [
-						"obj-3",
-						0
-					],
-					"source": [
-						"obj-28",
-						0
-					]
+					"destination": ["obj-3", 0],
+					"source": ["obj-28", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": [
-						"obj-32",
-						0
-					],
-					"source": [
-						"obj-31",
-						0
-					]
+					"destination": ["obj-32", 0],
+					"source": ["obj-31", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": [
-						"obj-30",
-						0
-					],
-					"source": [
-						"obj-32",
-						0
-					]
+					"destination": ["obj-30", 0],
+					"source": ["obj-32", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": [
-						"obj-34",
-						0
-					],
-					"source": [
-						"obj-33",
-						0
-					]
+					"destination": ["obj-34", 0],
+					"source": ["obj-33", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": [
-						"obj-30",
-						1
-					],
-					"source": [
-						"obj-34",
-						0
-					]
+					"destination": ["obj-30", 1],
+					"source": ["obj-34", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": [
-						"obj-35",
-						0
-					],
-					"source": [
-						"obj-30",
-						0
-					]
+					"destination": ["obj-35", 0],
+					"source": ["obj-30", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": [
-						"obj-3",
-						0
-					],
-					"source": [
-						"obj-35",
-						0
-					]
+					"destination": ["obj-3", 0],
+					"source": ["obj-35", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": [
-						"obj-3",
-						0
-					],
-					"source": [
-						"obj-37",
-						0
-					]
+					"destination": ["obj-3", 0],
+					"source": ["obj-37", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": [
-						"obj-39",
-						0
-					],
-					"source": [
-						"obj-38",
-						0
-					]
+					"destination": ["obj-39", 0],
+					"source": ["obj-38", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": [
-						"obj-40",
-						0
-					],
-					"source": [
-						"obj-39",
-						0
-					]
+					"destination": ["obj-40", 0],
+					"source": ["obj-39", 0]
 				}
 			}
 		],
 		"objectsnaponopen": 1,
 		"openinpresentation": 0,
-		"rect": [
-			80.0,
-			80.0,
-			860.0,
-			620.0
-		],
+		"rect": [80.0, 80.0, 860.0, 620.0],
 		"statusbarvisible": 2,
 		"toolbarvisible": 1
 	}

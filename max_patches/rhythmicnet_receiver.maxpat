@@ -17,12 +17,7 @@
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
-					"patching_rect": [
-						15.0,
-						10.0,
-						600.0,
-						20.0
-					],
+					"patching_rect": [15.0, 10.0, 600.0, 20.0],
 					"text": "rhythmicnet receiver: plays and shows the OSC stream of rhythmicnet-live"
 				}
 			},
@@ -32,12 +27,7 @@
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
-					"patching_rect": [
-						15.0,
-						35.0,
-						600.0,
-						20.0
-					],
+					"patching_rect": [15.0, 35.0, 600.0, 20.0],
 					"text": "Listens on UDP 9000: run  rhythmicnet-live perform --osc 127.0.0.1:9000"
 				}
 			},
@@ -47,15 +37,8 @@
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
-					"outlettype": [
-						""
-					],
-					"patching_rect": [
-						15.0,
-						65.0,
-						119.0,
-						22.0
-					],
+					"outlettype": [""],
+					"patching_rect": [15.0, 65.0, 119.0, 22.0],
 					"text": "udpreceive 9000"
 				}
 			},
@@ -65,19 +48,8 @@
 					"maxclass": "newobj",
 					"numinlets": 5,
 					"numoutlets": 5,
-					"outlettype": [
-						"",
-						"",
-						"",
-						"",
-						""
-					],
-					"patching_rect": [
-						15.0,
-						100.0,
-						567.0,
-						22.0
-					],
+					"outlettype": ["", "", "", "", ""],
+					"patching_rect": [15.0, 100.0, 567.0, 22.0],
 					"text": "route /rhythmicnet/note /rhythmicnet/beat /rhythmicnet/tempo /rhythmicnet/style"
 				}
 			},
@@ -87,12 +59,7 @@
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
-					"patching_rect": [
-						15.0,
-						125.0,
-						600.0,
-						20.0
-					],
+					"patching_rect": [15.0, 125.0, 600.0, 20.0],
 					"text": "The rightmost outlet passes everything else (e.g. /rhythmicnet/keypoints, 34 floats, for visuals)."
 				}
 			},
@@ -103,12 +70,7 @@
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
-					"patching_rect": [
-						15.0,
-						160.0,
-						330.0,
-						20.0
-					],
+					"patching_rect": [15.0, 160.0, 330.0, 20.0],
 					"text": "NOTES  track pitch velocity duration(s)"
 				}
 			},
@@ -118,17 +80,8 @@
 					"maxclass": "newobj",
 					"numinlets": 3,
 					"numoutlets": 3,
-					"outlettype": [
-						"",
-						"",
-						""
-					],
-					"patching_rect": [
-						15.0,
-						190.0,
-						133.0,
-						22.0
-					],
+					"outlettype": ["", "", ""],
+					"patching_rect": [15.0, 190.0, 133.0, 22.0],
 					"text": "route drums piano"
 				}
 			},
@@ -138,12 +91,7 @@
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
-					"patching_rect": [
-						15.0,
-						220.0,
-						170.0,
-						20.0
-					],
+					"patching_rect": [15.0, 220.0, 170.0, 20.0],
 					"text": "drums: MIDI channel 10"
 				}
 			},
@@ -153,12 +101,7 @@
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
-					"patching_rect": [
-						225.0,
-						220.0,
-						170.0,
-						20.0
-					],
+					"patching_rect": [225.0, 220.0, 170.0, 20.0],
 					"text": "piano: MIDI channel 1"
 				}
 			},
@@ -169,12 +112,7 @@
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
-					"patching_rect": [
-						440.0,
-						160.0,
-						125.0,
-						76.0
-					],
+					"patching_rect": [440.0, 160.0, 125.0, 76.0],
 					"text": "Output: off = noteout (Max MIDI port), on = midiout (Max for Live: the device's track)"
 				}
 			},
@@ -184,16 +122,9 @@
 					"maxclass": "toggle",
 					"numinlets": 1,
 					"numoutlets": 1,
-					"outlettype": [
-						"int"
-					],
+					"outlettype": ["int"],
 					"parameter_enable": 0,
-					"patching_rect": [
-						440.0,
-						250.0,
-						24.0,
-						24.0
-					]
+					"patching_rect": [440.0, 250.0, 24.0, 24.0]
 				}
 			},
 			{
@@ -202,15 +133,8 @@
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 1,
-					"outlettype": [
-						"int"
-					],
-					"patching_rect": [
-						440.0,
-						285.0,
-						40.0,
-						22.0
-					],
+					"outlettype": ["int"],
+					"patching_rect": [440.0, 285.0, 40.0, 22.0],
 					"text": "+ 1"
 				}
 			},
@@ -220,12 +144,7 @@
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 0,
-					"patching_rect": [
-						110.0,
-						460.0,
-						63.0,
-						22.0
-					],
+					"patching_rect": [110.0, 460.0, 63.0, 22.0],
 					"text": "midiout"
 				}
 			},
@@ -235,17 +154,8 @@
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 3,
-					"outlettype": [
-						"int",
-						"int",
-						"float"
-					],
-					"patching_rect": [
-						15.0,
-						250.0,
-						105.0,
-						22.0
-					],
+					"outlettype": ["int", "int", "float"],
+					"patching_rect": [15.0, 250.0, 105.0, 22.0],
 					"text": "unpack 0 0 0."
 				}
 			},
@@ -255,15 +165,8 @@
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 1,
-					"outlettype": [
-						"float"
-					],
-					"patching_rect": [
-						105.0,
-						280.0,
-						63.0,
-						22.0
-					],
+					"outlettype": ["float"],
+					"patching_rect": [105.0, 280.0, 63.0, 22.0],
 					"text": "* 1000."
 				}
 			},
@@ -273,16 +176,8 @@
 					"maxclass": "newobj",
 					"numinlets": 3,
 					"numoutlets": 2,
-					"outlettype": [
-						"float",
-						"float"
-					],
-					"patching_rect": [
-						15.0,
-						310.0,
-						126.0,
-						22.0
-					],
+					"outlettype": ["float", "float"],
+					"patching_rect": [15.0, 310.0, 126.0, 22.0],
 					"text": "makenote 100 500"
 				}
 			},
@@ -292,15 +187,8 @@
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 1,
-					"outlettype": [
-						""
-					],
-					"patching_rect": [
-						15.0,
-						340.0,
-						70.0,
-						22.0
-					],
+					"outlettype": [""],
+					"patching_rect": [15.0, 340.0, 70.0, 22.0],
 					"text": "pack 0 0"
 				}
 			},
@@ -310,16 +198,8 @@
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 2,
-					"outlettype": [
-						"",
-						""
-					],
-					"patching_rect": [
-						15.0,
-						370.0,
-						70.0,
-						22.0
-					],
+					"outlettype": ["", ""],
+					"patching_rect": [15.0, 370.0, 70.0, 22.0],
 					"text": "gate 2 1"
 				}
 			},
@@ -329,16 +209,8 @@
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 2,
-					"outlettype": [
-						"int",
-						"int"
-					],
-					"patching_rect": [
-						15.0,
-						400.0,
-						84.0,
-						22.0
-					],
+					"outlettype": ["int", "int"],
+					"patching_rect": [15.0, 400.0, 84.0, 22.0],
 					"text": "unpack 0 0"
 				}
 			},
@@ -348,15 +220,8 @@
 					"maxclass": "newobj",
 					"numinlets": 7,
 					"numoutlets": 1,
-					"outlettype": [
-						"int"
-					],
-					"patching_rect": [
-						110.0,
-						400.0,
-						105.0,
-						22.0
-					],
+					"outlettype": ["int"],
+					"patching_rect": [110.0, 400.0, 105.0, 22.0],
 					"text": "midiformat 10"
 				}
 			},
@@ -366,12 +231,7 @@
 					"maxclass": "newobj",
 					"numinlets": 3,
 					"numoutlets": 0,
-					"patching_rect": [
-						15.0,
-						430.0,
-						84.0,
-						22.0
-					],
+					"patching_rect": [15.0, 430.0, 84.0, 22.0],
 					"text": "noteout 10"
 				}
 			},
@@ -381,17 +241,8 @@
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 3,
-					"outlettype": [
-						"int",
-						"int",
-						"float"
-					],
-					"patching_rect": [
-						225.0,
-						250.0,
-						105.0,
-						22.0
-					],
+					"outlettype": ["int", "int", "float"],
+					"patching_rect": [225.0, 250.0, 105.0, 22.0],
 					"text": "unpack 0 0 0."
 				}
 			},
@@ -401,15 +252,8 @@
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 1,
-					"outlettype": [
-						"float"
-					],
-					"patching_rect": [
-						315.0,
-						280.0,
-						63.0,
-						22.0
-					],
+					"outlettype": ["float"],
+					"patching_rect": [315.0, 280.0, 63.0, 22.0],
 					"text": "* 1000."
 				}
 			},
@@ -419,16 +263,8 @@
 					"maxclass": "newobj",
 					"numinlets": 3,
 					"numoutlets": 2,
-					"outlettype": [
-						"float",
-						"float"
-					],
-					"patching_rect": [
-						225.0,
-						310.0,
-						126.0,
-						22.0
-					],
+					"outlettype": ["float", "float"],
+					"patching_rect": [225.0, 310.0, 126.0, 22.0],
 					"text": "makenote 100 500"
 				}
 			},
@@ -438,15 +274,8 @@
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 1,
-					"outlettype": [
-						""
-					],
-					"patching_rect": [
-						225.0,
-						340.0,
-						70.0,
-						22.0
-					],
+					"outlettype": [""],
+					"patching_rect": [225.0, 340.0, 70.0, 22.0],
 					"text": "pack 0 0"
 				}
 			},
@@ -456,16 +285,8 @@
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 2,
-					"outlettype": [
-						"",
-						""
-					],
-					"patching_rect": [
-						225.0,
-						370.0,
-						70.0,
-						22.0
-					],
+					"outlettype": ["", ""],
+					"patching_rect": [225.0, 370.0, 70.0, 22.0],
 					"text": "gate 2 1"
 				}
 			},
@@ -475,16 +296,8 @@
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 2,
-					"outlettype": [
-						"int",
-						"int"
-					],
-					"patching_rect": [
-						225.0,
-						400.0,
-						84.0,
-						22.0
-					],
+					"outlettype": ["int", "int"],
+					"patching_rect": [225.0, 400.0, 84.0, 22.0],
 					"text": "unpack 0 0"
 				}
 			},
@@ -494,15 +307,8 @@
 					"maxclass": "newobj",
 					"numinlets": 7,
 					"numoutlets": 1,
-					"outlettype": [
-						"int"
-					],
-					"patching_rect": [
-						320.0,
-						400.0,
-						98.0,
-						22.0
-					],
+					"outlettype": ["int"],
+					"patching_rect": [320.0, 400.0, 98.0, 22.0],
 					"text": "midiformat 1"
 				}
 			},
@@ -512,12 +318,7 @@
 					"maxclass": "newobj",
 					"numinlets": 3,
 					"numoutlets": 0,
-					"patching_rect": [
-						225.0,
-						430.0,
-						77.0,
-						22.0
-					],
+					"patching_rect": [225.0, 430.0, 77.0, 22.0],
 					"text": "noteout 1"
 				}
 			},
@@ -527,12 +328,7 @@
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
-					"patching_rect": [
-						15.0,
-						490.0,
-						400.0,
-						20.0
-					],
+					"patching_rect": [15.0, 490.0, 400.0, 20.0],
 					"text": "makenote turns each note into note-on + note-off after its duration (ms)."
 				}
 			},
@@ -543,12 +339,7 @@
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
-					"patching_rect": [
-						580.0,
-						160.0,
-						260.0,
-						20.0
-					],
+					"patching_rect": [580.0, 160.0, 260.0, 20.0],
 					"text": "BEAT  index position bpm confidence"
 				}
 			},
@@ -558,18 +349,8 @@
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 4,
-					"outlettype": [
-						"int",
-						"int",
-						"float",
-						"float"
-					],
-					"patching_rect": [
-						580.0,
-						190.0,
-						150.0,
-						22.0
-					],
+					"outlettype": ["int", "int", "float", "float"],
+					"patching_rect": [580.0, 190.0, 150.0, 22.0],
 					"text": "unpack 0 0 0. 0."
 				}
 			},
@@ -579,16 +360,9 @@
 					"maxclass": "button",
 					"numinlets": 1,
 					"numoutlets": 1,
-					"outlettype": [
-						"bang"
-					],
+					"outlettype": ["bang"],
 					"parameter_enable": 0,
-					"patching_rect": [
-						750.0,
-						190.0,
-						24.0,
-						24.0
-					]
+					"patching_rect": [750.0, 190.0, 24.0, 24.0]
 				}
 			},
 			{
@@ -597,12 +371,7 @@
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
-					"patching_rect": [
-						780.0,
-						192.0,
-						80.0,
-						20.0
-					],
+					"patching_rect": [780.0, 192.0, 80.0, 20.0],
 					"text": "every beat"
 				}
 			},
@@ -612,17 +381,9 @@
 					"maxclass": "number",
 					"numinlets": 1,
 					"numoutlets": 2,
-					"outlettype": [
-						"",
-						"bang"
-					],
+					"outlettype": ["", "bang"],
 					"parameter_enable": 0,
-					"patching_rect": [
-						580.0,
-						225.0,
-						60.0,
-						22.0
-					]
+					"patching_rect": [580.0, 225.0, 60.0, 22.0]
 				}
 			},
 			{
@@ -631,12 +392,7 @@
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
-					"patching_rect": [
-						580.0,
-						250.0,
-						60.0,
-						20.0
-					],
+					"patching_rect": [580.0, 250.0, 60.0, 20.0],
 					"text": "beat"
 				}
 			},
@@ -646,17 +402,9 @@
 					"maxclass": "number",
 					"numinlets": 1,
 					"numoutlets": 2,
-					"outlettype": [
-						"",
-						"bang"
-					],
+					"outlettype": ["", "bang"],
 					"parameter_enable": 0,
-					"patching_rect": [
-						645.0,
-						225.0,
-						60.0,
-						22.0
-					]
+					"patching_rect": [645.0, 225.0, 60.0, 22.0]
 				}
 			},
 			{
@@ -665,12 +413,7 @@
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
-					"patching_rect": [
-						645.0,
-						250.0,
-						60.0,
-						20.0
-					],
+					"patching_rect": [645.0, 250.0, 60.0, 20.0],
 					"text": "pos"
 				}
 			},
@@ -681,17 +424,9 @@
 					"maxclass": "flonum",
 					"numinlets": 1,
 					"numoutlets": 2,
-					"outlettype": [
-						"",
-						"bang"
-					],
+					"outlettype": ["", "bang"],
 					"parameter_enable": 0,
-					"patching_rect": [
-						710.0,
-						225.0,
-						60.0,
-						22.0
-					]
+					"patching_rect": [710.0, 225.0, 60.0, 22.0]
 				}
 			},
 			{
@@ -700,12 +435,7 @@
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
-					"patching_rect": [
-						710.0,
-						250.0,
-						60.0,
-						20.0
-					],
+					"patching_rect": [710.0, 250.0, 60.0, 20.0],
 					"text": "bpm"
 				}
 			},
@@ -716,17 +446,9 @@
 					"maxclass": "flonum",
 					"numinlets": 1,
 					"numoutlets": 2,
-					"outlettype": [
-						"",
-						"bang"
-					],
+					"outlettype": ["", "bang"],
 					"parameter_enable": 0,
-					"patching_rect": [
-						775.0,
-						225.0,
-						60.0,
-						22.0
-					]
+					"patching_rect": [775.0, 225.0, 60.0, 22.0]
 				}
 			},
 			{
@@ -735,12 +457,7 @@
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
-					"patching_rect": [
-						775.0,
-						250.0,
-						60.0,
-						20.0
-					],
+					"patching_rect": [775.0, 250.0, 60.0, 20.0],
 					"text": "conf"
 				}
 			},
@@ -750,16 +467,8 @@
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 2,
-					"outlettype": [
-						"bang",
-						""
-					],
-					"patching_rect": [
-						645.0,
-						280.0,
-						49.0,
-						22.0
-					],
+					"outlettype": ["bang", ""],
+					"patching_rect": [645.0, 280.0, 49.0, 22.0],
 					"text": "sel 0"
 				}
 			},
@@ -769,16 +478,9 @@
 					"maxclass": "button",
 					"numinlets": 1,
 					"numoutlets": 1,
-					"outlettype": [
-						"bang"
-					],
+					"outlettype": ["bang"],
 					"parameter_enable": 0,
-					"patching_rect": [
-						645.0,
-						315.0,
-						24.0,
-						24.0
-					]
+					"patching_rect": [645.0, 315.0, 24.0, 24.0]
 				}
 			},
 			{
@@ -787,12 +489,7 @@
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
-					"patching_rect": [
-						675.0,
-						317.0,
-						150.0,
-						20.0
-					],
+					"patching_rect": [675.0, 317.0, 150.0, 20.0],
 					"text": "downbeat (position 0)"
 				}
 			},
@@ -803,12 +500,7 @@
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
-					"patching_rect": [
-						880.0,
-						160.0,
-						90.0,
-						20.0
-					],
+					"patching_rect": [880.0, 160.0, 90.0, 20.0],
 					"text": "TEMPO bpm"
 				}
 			},
@@ -819,17 +511,9 @@
 					"maxclass": "flonum",
 					"numinlets": 1,
 					"numoutlets": 2,
-					"outlettype": [
-						"",
-						"bang"
-					],
+					"outlettype": ["", "bang"],
 					"parameter_enable": 0,
-					"patching_rect": [
-						880.0,
-						190.0,
-						70.0,
-						22.0
-					]
+					"patching_rect": [880.0, 190.0, 70.0, 22.0]
 				}
 			},
 			{
@@ -839,12 +523,7 @@
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
-					"patching_rect": [
-						990.0,
-						160.0,
-						110.0,
-						20.0
-					],
+					"patching_rect": [990.0, 160.0, 110.0, 20.0],
 					"text": "STYLE strength"
 				}
 			},
@@ -855,17 +534,9 @@
 					"maxclass": "flonum",
 					"numinlets": 1,
 					"numoutlets": 2,
-					"outlettype": [
-						"",
-						"bang"
-					],
+					"outlettype": ["", "bang"],
 					"parameter_enable": 0,
-					"patching_rect": [
-						990.0,
-						190.0,
-						70.0,
-						22.0
-					]
+					"patching_rect": [990.0, 190.0, 70.0, 22.0]
 				}
 			},
 			{
@@ -874,21 +545,10 @@
 					"maxclass": "multislider",
 					"numinlets": 1,
 					"numoutlets": 2,
-					"outlettype": [
-						"",
-						""
-					],
+					"outlettype": ["", ""],
 					"parameter_enable": 0,
-					"patching_rect": [
-						990.0,
-						225.0,
-						30.0,
-						100.0
-					],
-					"setminmax": [
-						0.0,
-						1.0
-					],
+					"patching_rect": [990.0, 225.0, 30.0, 100.0],
+					"setminmax": [0.0, 1.0],
 					"size": 1
 				}
 			},
@@ -898,12 +558,7 @@
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
-					"patching_rect": [
-						1025.0,
-						305.0,
-						40.0,
-						20.0
-					],
+					"patching_rect": [1025.0, 305.0, 40.0, 20.0],
 					"text": "0..1"
 				}
 			}
@@ -915,525 +570,265 @@
 		"dependency_cache": [],
 		"fileversion": 1,
 		"gridonopen": 1,
-		"gridsize": [
-			15.0,
-			15.0
-		],
+		"gridsize": [15.0, 15.0],
 		"gridsnaponopen": 1,
 		"lines": [
 			{
 				"patchline": {
-					"destination": [
-						"obj-4",
-						0
-					],
-					"source": [
-						"obj-3",
-						0
-					]
+					"destination": ["obj-4", 0],
+					"source": ["obj-3", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": [
-						"obj-7",
-						0
-					],
-					"source": [
-						"obj-4",
-						0
-					]
+					"destination": ["obj-7", 0],
+					"source": ["obj-4", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": [
-						"obj-12",
-						0
-					],
-					"source": [
-						"obj-11",
-						0
-					]
+					"destination": ["obj-12", 0],
+					"source": ["obj-11", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": [
-						"obj-14",
-						0
-					],
-					"source": [
-						"obj-7",
-						0
-					]
+					"destination": ["obj-14", 0],
+					"source": ["obj-7", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": [
-						"obj-16",
-						0
-					],
-					"source": [
-						"obj-14",
-						0
-					]
+					"destination": ["obj-16", 0],
+					"source": ["obj-14", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": [
-						"obj-16",
-						1
-					],
-					"source": [
-						"obj-14",
-						1
-					]
+					"destination": ["obj-16", 1],
+					"source": ["obj-14", 1]
 				}
 			},
 			{
 				"patchline": {
-					"destination": [
-						"obj-15",
-						0
-					],
-					"source": [
-						"obj-14",
-						2
-					]
+					"destination": ["obj-15", 0],
+					"source": ["obj-14", 2]
 				}
 			},
 			{
 				"patchline": {
-					"destination": [
-						"obj-16",
-						2
-					],
-					"source": [
-						"obj-15",
-						0
-					]
+					"destination": ["obj-16", 2],
+					"source": ["obj-15", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": [
-						"obj-17",
-						0
-					],
-					"source": [
-						"obj-16",
-						0
-					]
+					"destination": ["obj-17", 0],
+					"source": ["obj-16", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": [
-						"obj-17",
-						1
-					],
-					"source": [
-						"obj-16",
-						1
-					]
+					"destination": ["obj-17", 1],
+					"source": ["obj-16", 1]
 				}
 			},
 			{
 				"patchline": {
-					"destination": [
-						"obj-18",
-						0
-					],
-					"source": [
-						"obj-12",
-						0
-					]
+					"destination": ["obj-18", 0],
+					"source": ["obj-12", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": [
-						"obj-18",
-						1
-					],
-					"source": [
-						"obj-17",
-						0
-					]
+					"destination": ["obj-18", 1],
+					"source": ["obj-17", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": [
-						"obj-19",
-						0
-					],
-					"source": [
-						"obj-18",
-						0
-					]
+					"destination": ["obj-19", 0],
+					"source": ["obj-18", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": [
-						"obj-20",
-						0
-					],
-					"source": [
-						"obj-18",
-						1
-					]
+					"destination": ["obj-20", 0],
+					"source": ["obj-18", 1]
 				}
 			},
 			{
 				"patchline": {
-					"destination": [
-						"obj-13",
-						0
-					],
-					"source": [
-						"obj-20",
-						0
-					]
+					"destination": ["obj-13", 0],
+					"source": ["obj-20", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": [
-						"obj-21",
-						0
-					],
-					"source": [
-						"obj-19",
-						0
-					]
+					"destination": ["obj-21", 0],
+					"source": ["obj-19", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": [
-						"obj-21",
-						1
-					],
-					"source": [
-						"obj-19",
-						1
-					]
+					"destination": ["obj-21", 1],
+					"source": ["obj-19", 1]
 				}
 			},
 			{
 				"patchline": {
-					"destination": [
-						"obj-22",
-						0
-					],
-					"source": [
-						"obj-7",
-						1
-					]
+					"destination": ["obj-22", 0],
+					"source": ["obj-7", 1]
 				}
 			},
 			{
 				"patchline": {
-					"destination": [
-						"obj-24",
-						0
-					],
-					"source": [
-						"obj-22",
-						0
-					]
+					"destination": ["obj-24", 0],
+					"source": ["obj-22", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": [
-						"obj-24",
-						1
-					],
-					"source": [
-						"obj-22",
-						1
-					]
+					"destination": ["obj-24", 1],
+					"source": ["obj-22", 1]
 				}
 			},
 			{
 				"patchline": {
-					"destination": [
-						"obj-23",
-						0
-					],
-					"source": [
-						"obj-22",
-						2
-					]
+					"destination": ["obj-23", 0],
+					"source": ["obj-22", 2]
 				}
 			},
 			{
 				"patchline": {
-					"destination": [
-						"obj-24",
-						2
-					],
-					"source": [
-						"obj-23",
-						0
-					]
+					"destination": ["obj-24", 2],
+					"source": ["obj-23", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": [
-						"obj-25",
-						0
-					],
-					"source": [
-						"obj-24",
-						0
-					]
+					"destination": ["obj-25", 0],
+					"source": ["obj-24", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": [
-						"obj-25",
-						1
-					],
-					"source": [
-						"obj-24",
-						1
-					]
+					"destination": ["obj-25", 1],
+					"source": ["obj-24", 1]
 				}
 			},
 			{
 				"patchline": {
-					"destination": [
-						"obj-26",
-						0
-					],
-					"source": [
-						"obj-12",
-						0
-					]
+					"destination": ["obj-26", 0],
+					"source": ["obj-12", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": [
-						"obj-26",
-						1
-					],
-					"source": [
-						"obj-25",
-						0
-					]
+					"destination": ["obj-26", 1],
+					"source": ["obj-25", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": [
-						"obj-27",
-						0
-					],
-					"source": [
-						"obj-26",
-						0
-					]
+					"destination": ["obj-27", 0],
+					"source": ["obj-26", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": [
-						"obj-28",
-						0
-					],
-					"source": [
-						"obj-26",
-						1
-					]
+					"destination": ["obj-28", 0],
+					"source": ["obj-26", 1]
 				}
 			},
 			{
 				"patchline": {
-					"destination": [
-						"obj-13",
-						0
-					],
-					"source": [
-						"obj-28",
-						0
-					]
+					"destination": ["obj-13", 0],
+					"source": ["obj-28", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": [
-						"obj-29",
-						0
-					],
-					"source": [
-						"obj-27",
-						0
-					]
+					"destination": ["obj-29", 0],
+					"source": ["obj-27", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": [
-						"obj-29",
-						1
-					],
-					"source": [
-						"obj-27",
-						1
-					]
+					"destination": ["obj-29", 1],
+					"source": ["obj-27", 1]
 				}
 			},
 			{
 				"patchline": {
-					"destination": [
-						"obj-32",
-						0
-					],
-					"source": [
-						"obj-4",
-						1
-					]
+					"destination": ["obj-32", 0],
+					"source": ["obj-4", 1]
 				}
 			},
 			{
 				"patchline": {
-					"destination": [
-						"obj-33",
-						0
-					],
-					"source": [
-						"obj-4",
-						1
-					]
+					"destination": ["obj-33", 0],
+					"source": ["obj-4", 1]
 				}
 			},
 			{
 				"patchline": {
-					"destination": [
-						"obj-35",
-						0
-					],
-					"source": [
-						"obj-32",
-						0
-					]
+					"destination": ["obj-35", 0],
+					"source": ["obj-32", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": [
-						"obj-37",
-						0
-					],
-					"source": [
-						"obj-32",
-						1
-					]
+					"destination": ["obj-37", 0],
+					"source": ["obj-32", 1]
 				}
 			},
 			{
 				"patchline": {
-					"destination": [
-						"obj-39",
-						0
-					],
-					"source": [
-						"obj-32",
-						2
-					]
+					"destination": ["obj-39", 0],
+					"source": ["obj-32", 2]
 				}
 			},
 			{
 				"patchline": {
-					"destination": [
-						"obj-41",
-						0
-					],
-					"source": [
-						"obj-32",
-						3
-					]
+					"destination": ["obj-41", 0],
+					"source": ["obj-32", 3]
 				}
 			},
 			{
 				"patchline": {
-					"destination": [
-						"obj-43",
-						0
-					],
-					"source": [
-						"obj-32",
-						1
-					]
+					"destination": ["obj-43", 0],
+					"source": ["obj-32", 1]
 				}
 			},
 			{
 				"patchline": {
-					"destination": [
-						"obj-44",
-						0
-					],
-					"source": [
-						"obj-43",
-						0
-					]
+					"destination": ["obj-44", 0],
+					"source": ["obj-43", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": [
-						"obj-47",
-						0
-					],
-					"source": [
-						"obj-4",
-						2
-					]
+					"destination": ["obj-47", 0],
+					"source": ["obj-4", 2]
 				}
 			},
 			{
 				"patchline": {
-					"destination": [
-						"obj-49",
-						0
-					],
-					"source": [
-						"obj-4",
-						3
-					]
+					"destination": ["obj-49", 0],
+					"source": ["obj-4", 3]
 				}
 			},
 			{
 				"patchline": {
-					"destination": [
-						"obj-50",
-						0
-					],
-					"source": [
-						"obj-4",
-						3
-					]
+					"destination": ["obj-50", 0],
+					"source": ["obj-4", 3]
 				}
 			}
 		],
 		"objectsnaponopen": 1,
 		"openinpresentation": 0,
-		"rect": [
-			80.0,
-			80.0,
-			1120.0,
-			640.0
-		],
+		"rect": [80.0, 80.0, 1120.0, 640.0],
 		"statusbarvisible": 2,
 		"toolbarvisible": 1
 	}
