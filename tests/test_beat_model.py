@@ -1,0 +1,76 @@
+"""Beat model: input features, ONNX export parity (needs torch), and the runtime ModelActivation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rhythmicnet_live.activation import KinematicActivation
+from rhythmicnet_live.beat_model import VELOCITY_SCALE, ModelActivation, beat_features, default_activation
+from rhythmicnet_live.models import has_model
+
+
+def dance(frames: int = 150, seed: int = 0) -> np.ndarray:
+    """Synthetic normalised keypoints (T, 17, 2): every joint sways at 2 Hz around a fixed pose."""
+    rng = np.random.default_rng(seed)
+    pose = rng.normal(0.0, 1.0, (17, 2)).astype(np.float32)
+    t = np.arange(frames) / 30.0
+    sway = 0.2 * np.sin(2 * np.pi * 2.0 * t)[:, None, None] * rng.normal(1.0, 0.3, (1, 17, 2))
+    return (pose + sway).astype(np.float32)
+
+
+def test_features_fill_gaps_without_fake_velocity():
+    xy = dance(20)
+    xy[5:9] = np.nan  # a whole-body gap
+    xy[12, 3] = np.nan  # one joint
+    feats = beat_features(xy)
+    assert feats.shape == (20, 17, 5) and np.isfinite(feats).all()
+    np.testing.assert_array_equal(feats[5:9, :, 4], 0.0)
+    np.testing.assert_array_equal(feats[5:10, :, 2:4], 0.0)  # no velocity in the gap nor on the frame after
+    np.testing.assert_allclose(feats[5:9, :, :2], np.repeat(xy[4:5], 4, axis=0))  # last seen pose held
+    np.testing.assert_allclose(feats[11, :, 2:4], (xy[11] - xy[10]) * VELOCITY_SCALE, rtol=1e-5)
+    assert feats[12, 3, 4] == 0 and (feats[12:14, 3, 2:4] == 0).all()
+    assert feats[0, :, 2:4].sum() == 0  # the first frame has no previous frame
+
+
+def test_onnx_export_matches_pytorch_and_streams(tmp_path):
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("onnxscript")
+    from export.beat_model import BeatNet, BeatNetConfig
+    from export.export_beat_model import export_onnx, parity
+
+    torch.manual_seed(0)
+    model = BeatNet(BeatNetConfig(channels=(8, 8, 16), width=16, window=12, lookahead=2)).eval()
+    path = export_onnx(model, tmp_path / "beat.onnx")
+    assert parity(model, path, lengths=(1, 57)) < 1e-4
+    # Frame by frame through the state equals the whole clip at once (L frames later).
+    feats = torch.randn(1, 40, 17, 5)
+    with torch.no_grad():
+        whole = model(feats)[0]
+        cache, hist, valid = model.empty_state(1)
+        streamed = []
+        for t in range(40):
+            act, cache, hist, valid = model.step(feats[:, t:t + 1], cache, hist, valid)
+            streamed.append(float(act[0, -1 - 2]))
+    np.testing.assert_allclose(streamed[2:], whole[:38].numpy(), atol=1e-5)
+
+
+@pytest.mark.skipif(not has_model("beat_model"), reason="beat model not shipped")
+def test_model_activation_online_equals_offline_with_gaps():
+    xy = dance(300)
+    xy[100:110] = np.nan
+    act = ModelActivation(chunk=64)
+    offline = act.process_offline(xy)
+    online = np.array([act.process_online(frame, reset=(i == 0)) for i, frame in enumerate(xy)])
+    d = act.delay
+    assert offline.shape == (300,) and np.isnan(offline[100:110]).all()
+    ok = np.isfinite(offline)
+    assert ((offline[ok] >= 0) & (offline[ok] <= 1)).all()
+    # online output at frame t is the activation of frame t - L (final once t has been seen)
+    np.testing.assert_allclose(online[d:][ok[:-d or None]], offline[:300 - d][ok[:-d or None]], atol=1e-5)
+    assert np.isnan(online[:d]).all()
+
+
+def test_default_activation_matches_what_is_shipped():
+    expected = ModelActivation if has_model("beat_model") else KinematicActivation
+    assert isinstance(default_activation(), expected)
