@@ -33,7 +33,7 @@ import mido
 import rtmidi
 
 from .errors import UserInputError
-from .timing import wait_until
+from .timing import try_realtime, wait_until
 
 if TYPE_CHECKING:
     from .scheduler import ScheduledNote
@@ -357,6 +357,7 @@ class MidiClock:
             self.port.send(mido.Message("stop"))
 
     def _run(self) -> None:
+        try_realtime()
         tick = mido.Message("clock")
         while not self._stop.is_set():
             if not wait_until(self._next_tick, self._stop):

@@ -37,7 +37,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any, Iterable, Protocol
 
-from .timing import SPIN_S, wait_until
+from .timing import SPIN_S, try_realtime, wait_until
 
 log = logging.getLogger(__name__)
 
@@ -82,16 +82,22 @@ class NoteScheduler:
     latency_s: output-latency compensation (seconds, >= 0): note-ons leave this much before ``time_s``.
     max_pending: most note-ons waiting at once. max_late_s: note-ons later than this are not sent.
     max_records: timing records kept (the oldest are dropped first).
+    spin_s: the last ``spin_s`` seconds before a due time are spun rather than slept (0 = sleep only).
+    realtime: try to run the sending thread at SCHED_FIFO priority (Linux, best effort; see ``realtime_ok``).
     """
 
     def __init__(self, sinks: Iterable[NoteSink], latency_s: float = 0.0, max_pending: int = 4096,
-                 max_late_s: float = 0.05, max_records: int = 100_000) -> None:
+                 max_late_s: float = 0.05, max_records: int = 100_000, spin_s: float = SPIN_S,
+                 realtime: bool = True) -> None:
         if latency_s < 0:
             raise ValueError(f"latency_s must be >= 0, got {latency_s}")
         self.sinks = list(sinks)
         self.latency_s = latency_s
         self.max_pending = max_pending
         self.max_late_s = max_late_s
+        self.spin_s = spin_s
+        self.realtime = realtime
+        self.realtime_ok = False  # set by the thread: it runs at real-time priority
         self.dropped = 0  # refused by schedule(): queue full
         self.late = 0  # note-ons not sent: past due by more than max_late_s
         self.sink_errors = 0
@@ -192,6 +198,9 @@ class NoteScheduler:
             self._call(sink, method, event)
 
     def _run(self) -> None:
+        if self.realtime:
+            self.realtime_ok = try_realtime()
+            log.info("note scheduler thread at real-time priority: %s", self.realtime_ok)
         while True:
             with self._cond:
                 if self._closing:
@@ -200,11 +209,11 @@ class NoteScheduler:
                     self._cond.wait()
                     continue
                 due = self._heap[0][0]
-                wait = due - time.monotonic() - SPIN_S
+                wait = due - time.monotonic() - self.spin_s
                 if wait > 0:
                     self._cond.wait(wait)  # an earlier note or close() wakes it
                     continue
-            wait_until(due)
+            wait_until(due, spin_s=self.spin_s)
             try:
                 self._send_due()
             except Exception:  # keep the engine playing; never leave a note hanging

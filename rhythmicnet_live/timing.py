@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -29,3 +30,15 @@ def wait_until(deadline: float, stop: threading.Event | None = None, spin_s: flo
                 time.sleep(remaining - spin_s)
         else:
             time.sleep(0)
+
+
+def try_realtime(priority: int = 10) -> bool:
+    """Best effort: move the calling thread to SCHED_FIFO at ``priority`` (Linux; needs CAP_SYS_NICE or an
+    rtprio limit, as JACK setups usually grant). Returns whether it worked; failing is normal and harmless."""
+    if not hasattr(os, "sched_setscheduler"):
+        return False
+    try:
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(priority))  # 0 = the calling thread on Linux
+        return True
+    except (OSError, ValueError):
+        return False
