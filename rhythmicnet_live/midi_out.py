@@ -12,7 +12,8 @@ port lock once, then calls the backend's small ``_send``; backends override ``_s
 Every output tracks the notes sounding on each channel. :meth:`MidiOutput.all_notes_off` sends a note-off
 for each of them plus CC 123 (All Notes Off) and CC 120 (All Sound Off) on every channel used; it runs on
 ``panic``, on :meth:`~MidiOutput.close`, on leaving a ``with`` block (also on an exception) and at
-interpreter exit (atexit), so no note is ever left hanging.
+interpreter exit (atexit; :func:`exit_cleanly_on_signals` extends that to SIGTERM/SIGHUP), so no note is ever
+left hanging.
 
 The output is also a note sink for :class:`rhythmicnet_live.scheduler.NoteScheduler` (``note_on``,
 ``note_off``, ``all_notes_off``). :class:`MidiClock` sends MIDI clock (24 per quarter note) following a tempo
@@ -207,6 +208,20 @@ class MidiOutput:
         self.send(mido.Message("note_off", channel=n.channel, note=n.pitch, velocity=0))
 
 
+def exit_cleanly_on_signals(signals: tuple[int, ...] | None = None) -> None:
+    """Make SIGTERM and SIGHUP (by default) raise SystemExit in the main thread, so that ``with`` blocks,
+    ``finally`` clauses and atexit handlers run and every open port sends all notes off before the process
+    ends (the default action of these signals skips them all). Call once from the main thread."""
+    import signal
+
+    def _exit(signum, _frame):
+        raise SystemExit(128 + signum)
+
+    default = tuple(getattr(signal, n) for n in ("SIGTERM", "SIGHUP") if hasattr(signal, n))
+    for signum in signals or default:
+        signal.signal(signum, _exit)
+
+
 class RtMidiOutput(MidiOutput):
     """A python-rtmidi output port; open it with :func:`open_midi_output`."""
 
@@ -284,7 +299,8 @@ class MidiClock:
     Runs its own thread with a precise wait. ``set_bpm`` takes effect from the next tick (the phase is
     continuous); with ``beat_at`` (a monotonic time in seconds) the ticks up to the next quarter note are
     stretched or squeezed (by at most ``max_adjust``) so that quarter lands on that beat, which keeps a
-    DAW's clips in phase with the dancer.
+    DAW's clips in phase with the dancer. Pass the beat's send time (its sounding time minus the scheduler's
+    ``latency_s``) so clock and notes leave with the same offset.
     """
 
     def __init__(self, port: MidiOutput, bpm: float = 120.0, max_adjust: float = 0.5) -> None:
@@ -326,9 +342,11 @@ class MidiClock:
         nominal = 60.0 / (self._bpm * CLOCKS_PER_QUARTER)
         if self._anchor is None:
             return nominal
-        to_quarter = CLOCKS_PER_QUARTER - self._ticks % CLOCKS_PER_QUARTER
-        period = (self._anchor - self._last_tick) / to_quarter
-        if to_quarter == 1:
+        # Clock k (0-based, k = ticks - 1 was the last one sent) is a quarter note when k % 24 == 0; the next
+        # one is `steps` clocks after the last one sent.
+        steps = (-self._ticks) % CLOCKS_PER_QUARTER + 1
+        period = (self._anchor - self._last_tick) / steps
+        if steps == 1:
             self._anchor = None
         lo, hi = nominal * (1 - self.max_adjust), nominal * (1 + self.max_adjust)
         return min(max(period, lo), hi)

@@ -172,3 +172,54 @@ def test_jack_unknown_port_lists_available_ports(jack_server):
             reader.close()
     finally:
         out.close()
+
+
+def test_clock_beat_anchor_stretches_ticks_to_land_the_quarter_on_the_beat():
+    clock = MidiClock(MemoryMidiOutput(), bpm=120, max_adjust=0.5)  # nominal 1/48 s per clock
+    nominal = 60 / (120 * 24)
+    clock._ticks, clock._last_tick = 13, 100.0  # clock 12 went out at t = 100 s; clock 24 is the next quarter
+    clock.set_bpm(120, beat_at=100.0 + 12 * nominal * 1.1)  # the beat is 10 % later than the grid
+    with clock._cond:
+        assert clock._period() == pytest.approx(nominal * 1.1)
+    clock._ticks, clock._last_tick = 24, 200.0  # the next clock is the quarter itself
+    clock.set_bpm(120, beat_at=200.0 + 10 * nominal)  # far off: clamped to +50 %
+    with clock._cond:
+        assert clock._period() == pytest.approx(nominal * 1.5)
+        assert clock._anchor is None  # used up at the quarter
+        assert clock._period() == pytest.approx(nominal)
+
+
+SIGNALLED_CHILD = """
+import sys, time
+import mido
+from rhythmicnet_live.midi_out import MidiOutput, exit_cleanly_on_signals
+
+class Printing(MidiOutput):
+    def _send(self, msg):
+        print(msg.hex(), flush=True)
+
+port = Printing()
+exit_cleanly_on_signals()
+port.send(mido.Message("note_on", channel=9, note=36, velocity=100))
+print("ready", flush=True)
+time.sleep(60)
+"""
+
+
+def test_sigterm_still_sends_all_notes_off():
+    import signal
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-c", SIGNALLED_CHILD], stdout=subprocess.PIPE, text=True)
+    lines = []
+    for line in proc.stdout:
+        lines.append(line.strip())
+        if line.strip() == "ready":
+            break
+    proc.send_signal(signal.SIGTERM)
+    lines += [x.strip() for x in proc.stdout]
+    proc.wait()
+    assert proc.returncode == 128 + signal.SIGTERM
+    after = lines[lines.index("ready") + 1:]
+    assert after == ["89 24 00", "B9 7B 00", "B9 78 00"]  # note-off 36 ch 10, CC 123, CC 120

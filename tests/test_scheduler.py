@@ -79,6 +79,10 @@ def test_queue_is_bounded_and_never_blocks():
     assert sched.dropped == 1 and sched.pending() == 3
     with pytest.raises(ValueError):
         sched.schedule(ScheduledNote(far, Note("drums", 36, 100, 0.0, 1.0), 0.0))
+    with pytest.raises(ValueError):
+        sched.schedule(ScheduledNote(far, Note("drums", 36, 0, 0.0, 1.0), 0.1))  # velocity 0 is a note-off
+    with pytest.raises(ValueError):
+        sched.schedule(ScheduledNote(far, Note("piano", 128, 100, 0.0, 1.0), 0.1))
     sched.close()
     with pytest.raises(RuntimeError):
         sched.schedule(ScheduledNote(far, Note("drums", 36, 100, 0.0, 1.0), 0.1))
