@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from export.export_piano import EVAL_JSON, load_model
+from export.export_piano import EVAL_JSON, checkpoint_data, load_model
 from export.piano_data import build_dataset, segments, split_songs
 from export.train_piano import CHECKPOINT, nll, segment_items
 from rhythmicnet_live.models import MODELS_DIR
@@ -111,7 +111,8 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(1)
-    songs, vocab = build_dataset()
+    model, _, ckpt = load_model(args.checkpoint)
+    songs, vocab = build_dataset(checkpoint_data(ckpt))
     _, held = split_songs(songs)
     # spread the samples over all held-out songs: round-robin over each song's segments
     per_song = [[(s, a, b) for a, b in segments(s, args.bars)] for s in held]
@@ -135,7 +136,6 @@ def main() -> None:
         samples[name] = out
     rows = score_rows(samples, reference)
 
-    model, _, _ = load_model(args.checkpoint)
     val_items = segment_items(held, 6)
     rows["Drum2Piano (memory)"]["nll"] = nll(model, val_items, vocab, use_mem=True, drums=True)
     rows["Drum2Piano w/o memory"]["nll"] = nll(model, val_items, vocab, use_mem=False, drums=True)

@@ -122,7 +122,16 @@ def parity(model: PianoTransformer, vocab: Vocab, enc_path: Path, dec_path: Path
     return worst
 
 
-def training_data() -> list[dict]:
+def checkpoint_data(ckpt: dict) -> list[Path] | None:
+    """The --midi-dir folders the checkpoint was trained on (None: the default sets)."""
+    return [Path(d) for d in ckpt.get("midi_dirs", [])] or None
+
+
+def training_data(midi_dirs: list[Path] | None) -> list[dict]:
+    if midi_dirs:
+        return [{"name": f"user MIDI folder {d.name}", "license": "user-given: see the files' own licences",
+                 "source": str(d)} for d in midi_dirs] + [
+            {"name": "REMI tokenizer (miditok 3.1, MIT)", "license": "MIT", "source": "github.com/Natooz/MidiTok"}]
     return [{"name": s["name"], "license": s["license"], "source": s["source"]} for s in DEFAULT_SETS] + [
         {"name": "REMI tokenizer (miditok 3.1, MIT)", "license": "MIT", "source": "github.com/Natooz/MidiTok"},
     ]
@@ -137,7 +146,7 @@ def main() -> None:
     args.out_dir.mkdir(parents=True, exist_ok=True)
     enc_path, dec_path = export_graphs(model, args.out_dir)
     (args.out_dir / VOCAB_FILE).write_text(json.dumps(vocab.to_json(), indent=1) + "\n")
-    _, held = split_songs(build_dataset()[0])
+    _, held = split_songs(build_dataset(checkpoint_data(ckpt))[0])
     pairs = [(s.drums[a:b], s.piano[a:b]) for s in held[:3] for a, b in segments(s, 6)[:1]]
     diff = parity(model, vocab, enc_path, dec_path, pairs)
     print(f"parity: max |logit diff| PyTorch vs onnxruntime over held-out segments = {diff:.2e}")
@@ -148,7 +157,7 @@ def main() -> None:
         metrics.update(json.loads(EVAL_JSON.read_text())["summary"])
     c = model.config
     common = dict(
-        version=VERSION, training_data=training_data(), metrics=metrics,
+        version=VERSION, training_data=training_data(checkpoint_data(ckpt)), metrics=metrics,
         extra={"vocab_file": VOCAB_FILE, "config": c.to_dict(), "trained_steps": ckpt["step"],
                "license_note": "Trained on CC BY-NC-SA data: the weights are for NON-COMMERCIAL use only; "
                                "GPL/BSD/MIT sets and research-only test files are listed per set."},

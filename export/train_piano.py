@@ -156,7 +156,8 @@ def main() -> None:
                 best = val
                 args.out.parent.mkdir(parents=True, exist_ok=True)
                 torch.save({"config": config.to_dict(), "state": model.state_dict(), "vocab": vocab.to_json(),
-                            "step": step, "val_nll": val, "log": log, "args": {k: str(v) for k, v in vars(args).items()}},
+                            "step": step, "val_nll": val, "log": log,
+                            "midi_dirs": [str(d) for d in args.midi_dir or []], "args": {k: str(v) for k, v in vars(args).items()}},
                            args.out)
     print(f"done: {step} steps, best held-out NLL {best:.3f} -> {args.out}", flush=True)
 

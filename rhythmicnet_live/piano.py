@@ -216,23 +216,20 @@ class Grammar:
         """Boolean mask (vocab size) of the tokens allowed after the bar's tokens ``ids`` (ids[0] is Bar)."""
         v = self.vocab
         last = v.kind(ids[-1])
-        position = -1
-        for t in reversed(ids):
-            if v.kind(t) == "Position":
-                position = int(v.value(t))
-                break
-        closing = len(ids) + 4 > v.max_bar_tokens  # no room for Position + Pitch + Velocity + Duration
         if last == "Pitch":
             return self.velocity
         if last == "Velocity":
             return self.duration
+        if last == "Position" and len(ids) + 4 <= v.max_bar_tokens:  # Chord, Pitch, Velocity, Duration
+            return self.pitch | self.chord
         if last in ("Position", "Chord"):
-            return self.pitch | (self.chord if last == "Position" else False)
-        # after Bar (start of the bar) or after a complete note
-        if closing:
-            return self.bar
-        allowed = self.bar | self.positions[position + 1]
-        if last == "Duration" and len(ids) + 3 <= v.max_bar_tokens:
+            return self.pitch
+        # after Bar (start of the bar) or after a complete note; a new note must fit before max_bar_tokens
+        allowed = self.bar
+        position = next((int(v.value(t)) for t in reversed(ids) if v.kind(t) == "Position"), -1)
+        if len(ids) + 4 <= v.max_bar_tokens:  # Position, Pitch, Velocity, Duration
+            allowed = allowed | self.positions[position + 1]
+        if last == "Duration" and len(ids) + 3 <= v.max_bar_tokens:  # Pitch, Velocity, Duration
             allowed = allowed | self.pitch
         return allowed
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import mido
@@ -82,6 +83,26 @@ def test_grammar_accepts_data_and_rejects_broken_bars(tokenised):
     swapped[pos[0] + 1], swapped[pos[0] + 2] = swapped[pos[0] + 2], swapped[pos[0] + 1]  # Velocity before Pitch
     assert not grammar.is_well_formed(swapped)
     assert list(metrical_positions(bar, vocab)[pos[1]:pos[1] + 2]) == [int(vocab.value(bar[pos[1]]))] * 2
+
+
+def test_grammar_mask_alone_always_yields_well_formed_bars(tokenised):
+    """Sampling uniformly among allowed tokens (no model) always closes a well-formed bar within the cap."""
+    _, vocab = tokenised
+    rng = np.random.default_rng(0)
+    for cap in (6, 9, 40):
+        small = dataclasses.replace(vocab, max_bar_tokens=cap)
+        grammar = Grammar(small)
+        for _ in range(30):
+            ids = [small.bar]
+            while True:
+                allowed = np.flatnonzero(grammar.allowed(ids))
+                nxt = int(rng.choice(allowed))
+                if nxt == small.bar:
+                    break
+                ids.append(nxt)
+            assert len(ids) <= cap and grammar.is_well_formed(ids)
+            steps = [n.step for n in decode_piano_bar(ids, small)]
+            assert steps == sorted(steps)
 
 
 def test_transposition_moves_only_pitches(tokenised):
