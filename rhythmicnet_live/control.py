@@ -62,8 +62,8 @@ class EngineControls:
     tempo_lock: bool = False
     tempo_min: float = 60.0
     tempo_max: float = 180.0
-    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
-    _listeners: list = field(default_factory=list, repr=False, compare=False)
+    _lock: threading.RLock = field(default_factory=threading.RLock, init=False, repr=False, compare=False)
+    _listeners: list = field(default_factory=list, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         _check_temperature(self.temperature)

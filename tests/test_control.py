@@ -9,7 +9,6 @@ from pythonosc.osc_bundle_builder import IMMEDIATELY, OscBundleBuilder
 from pythonosc.osc_message import OscMessage
 from pythonosc.osc_message_builder import build_msg
 
-from live_helpers import wait_for
 from rhythmicnet_live import osc_protocol as proto
 from rhythmicnet_live.control import ControlError, ControlServer, EngineControls
 
