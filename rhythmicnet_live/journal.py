@@ -48,6 +48,18 @@ TICKS_PER_BEAT = 480
 DEFAULT_BPM = 120.0
 
 
+def new_journal_path(directory: str | os.PathLike, prefix: str = "take") -> Path:
+    """A fresh journal path in ``directory``: ``<prefix>-YYYYmmdd-HHMMSS.jsonl`` (local time), with ``-2``,
+    ``-3``... appended if that name is taken."""
+    directory = Path(directory)
+    stem = f"{prefix}-{time.strftime('%Y%m%d-%H%M%S')}"
+    path, n = directory / f"{stem}.jsonl", 1
+    while path.exists():
+        n += 1
+        path = directory / f"{stem}-{n}.jsonl"
+    return path
+
+
 class JournalWriter:
     """Appends records to ``path`` (created with its parent folders; an existing file is refused).
 

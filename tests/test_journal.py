@@ -15,7 +15,7 @@ import pytest
 
 from live_helpers import wait_for
 from rhythmicnet_live.errors import UserInputError
-from rhythmicnet_live.journal import JournalWriter, journal_to_midi, read_journal
+from rhythmicnet_live.journal import JournalWriter, journal_to_midi, new_journal_path, read_journal
 from rhythmicnet_live.notes import Note
 from rhythmicnet_live.scheduler import ScheduledNote
 
@@ -128,3 +128,10 @@ def test_retriggered_pitch_is_cut_at_the_next_note_on(tmp_path):
     seq = [(m.type, m.time) for m in midi.tracks[2] if m.type in ("note_on", "note_off")]
     assert [s[0] for s in seq] == ["note_on", "note_off", "note_on", "note_off"]
     assert os.path.getsize(path) > 0
+
+
+def test_new_journal_path_never_reuses_a_name(tmp_path):
+    first = new_journal_path(tmp_path / "takes")
+    JournalWriter(first).close()
+    second = new_journal_path(tmp_path / "takes")
+    assert first.suffix == ".jsonl" and first.name.startswith("take-") and second != first and not second.exists()
