@@ -23,7 +23,7 @@ from scipy.signal import find_peaks, stft
 
 from export.evaluate_piano import bar_notes
 from export.piano_data import build_dataset, segments, split_songs
-from rhythmicnet_live.midi_file import step_to_seconds, write_take_midi
+from rhythmicnet_live.midi_file import steps_to_seconds, write_take_midi
 from rhythmicnet_live.notes import STEPS_PER_BAR, Note
 from rhythmicnet_live.piano import PianoGenerator
 
@@ -84,9 +84,9 @@ def main() -> None:
     mix = render(take, args.out / "take.wav")
     piano = render(stem, args.out / "piano.wav")
 
-    grid = step_to_seconds(np.arange(args.bars * STEPS_PER_BAR + 1), beats)
-    drum_times = np.unique(step_to_seconds(np.array([n.step for n in notes if n.track == "drums"]), beats))
-    note_times = np.unique(step_to_seconds(np.array([n.step for n in notes if n.track == "piano"]), beats))
+    grid = steps_to_seconds(np.arange(args.bars * STEPS_PER_BAR + 1), beats)
+    drum_times = np.unique(steps_to_seconds(np.array([n.step for n in notes if n.track == "drums"]), beats))
+    note_times = np.unique(steps_to_seconds(np.array([n.step for n in notes if n.track == "piano"]), beats))
     found = onsets(piano)
     found = found[found < grid[-1]]
 

@@ -1,4 +1,5 @@
-"""Files written by ``rhythmicnet-live beats``: beats.json, rhythm.mid (a click track) and beats.png."""
+"""Files written by ``rhythmicnet-live beats``: beats.json, rhythm.mid (a click track) and beats.png
+(also the plot of a take, with its drum and piano rolls)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import numpy as np
 import pretty_midi
 
 from .files import atomic_path
+from .midi_file import steps_to_seconds
+from .notes import DRUM_CLASSES, DRUM_PITCHES, STEPS_PER_BEAT, Note
 from .rhythm import RhythmAnalysis
 
 #: GM percussion used by the click track: beats on the high wood block (accented on bar starts),
@@ -55,15 +58,18 @@ def write_rhythm_midi(analysis: RhythmAnalysis, path: Path) -> None:
         midi.write(str(tmp))
 
 
-def plot_rhythm(analysis: RhythmAnalysis, path: Path, title: str) -> None:
-    """beats.png: activation with decoded beats, style energy with hits, and tempo, on one time axis."""
+def plot_rhythm(analysis: RhythmAnalysis, path: Path, title: str, notes: list[Note] | None = None) -> None:
+    """A PNG of the activation with decoded beats, style energy with hits, and tempo, on one time axis;
+    with ``notes`` (steps from the first beat) also a drum roll and a piano roll on the same axis."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    rolls = [] if notes is None else [track for track in ("drums", "piano") if any(n.track == track for n in notes)]
     t = analysis.start + np.arange(len(analysis.activation)) / analysis.fps
-    fig, axes = plt.subplots(3, 1, figsize=(12, 6.5), sharex=True)
+    fig, axes = plt.subplots(3 + len(rolls), 1, figsize=(12, 6.5 + 2.2 * len(rolls)), sharex=True, squeeze=False)
+    axes = axes[:, 0]
     axes[0].plot(t, analysis.activation, color="tab:blue", lw=1, label="beat activation")
     for b in analysis.beats:
         axes[0].axvline(b, color="tab:red", lw=0.8, alpha=0.7)
@@ -75,7 +81,18 @@ def plot_rhythm(analysis: RhythmAnalysis, path: Path, title: str) -> None:
     axes[1].set_ylabel("style energy\n(hits orange)")
     axes[2].plot(t, analysis.tempo, color="tab:purple")
     axes[2].set_ylabel("tempo (BPM)")
-    axes[2].set_xlabel("time (s)")
+    for ax, track in zip(axes[3:], rolls):
+        chosen = [n for n in notes if n.track == track]
+        starts = steps_to_seconds([n.step for n in chosen], analysis.step_times[::STEPS_PER_BEAT])
+        ends = steps_to_seconds([n.step + n.duration for n in chosen], analysis.step_times[::STEPS_PER_BEAT])
+        pitches = [DRUM_PITCHES.index(n.pitch) if track == "drums" and n.pitch in DRUM_PITCHES else n.pitch for n in chosen]
+        ax.hlines(pitches, starts, ends, colors=[plt.cm.viridis(n.velocity / 127) for n in chosen], lw=4)
+        for b in analysis.beats:
+            ax.axvline(b, color="tab:red", lw=0.5, alpha=0.4)
+        if track == "drums":
+            ax.set_yticks(range(len(DRUM_CLASSES)), DRUM_CLASSES, fontsize=7)
+        ax.set_ylabel(f"{track}\n(pitch)" if track == "piano" else track)
+    axes[-1].set_xlabel("time (s)")
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=100, format="png")

@@ -55,18 +55,44 @@ def build_parser() -> argparse.ArgumentParser:
     beats.add_argument("--seed", type=int, default=0, help="random seed of the drum generator (default 0)")
     _add_tempo_options(beats)
     beats.set_defaults(func=run_beats)
+
+    perform = sub.add_parser(
+        "perform", help="play live: camera (or a video in real time) -> MIDI port + OSC",
+        description="Watch a dancer and play drums (and piano) on their beat, live: notes go out of a virtual MIDI "
+                    "port (default 'RhythmicNet'; drums channel 10, piano channel 1) and as OSC (default "
+                    "127.0.0.1:9000); OSC control is heard on 127.0.0.1:9001. Every performance is recorded to a "
+                    "crash-safe journal (takes/*.jsonl) that 'take --from-journal' turns into MIDI. "
+                    "Ctrl-C stops (all notes off).",
+    )
+    where = perform.add_mutually_exclusive_group()
+    where.add_argument("--camera", type=int, metavar="N", help="camera index (e.g. 0)")
+    where.add_argument("--video", type=Path, metavar="FILE", help="play a video file in real time, as if it were a camera")
+    perform.add_argument("--list-ports", action="store_true", help="list the MIDI output ports of the MIDI API and exit")
+    perform.add_argument("--osc", metavar="HOST:PORT", help="where the OSC stream goes (default 127.0.0.1:9000)")
+    perform.add_argument("--no-midi", action="store_true", help="no MIDI output (OSC and the journal only)")
+    perform.add_argument("--seed", type=int, default=0, help="random seed of the generators (default 0)")
+    perform.add_argument("--activation", choices=("auto", "model", "kinematic"), default="auto",
+                         help="beat activation (see 'beats --help')")
+    perform.add_argument("--stats", type=Path, metavar="FILE", help="write the performance's measurements as JSON")
+    from .config import add_config_arguments
+
+    add_config_arguments(perform)
+    perform.set_defaults(func=run_perform)
     return parser
 
 
 def activation_processor(kind: str):
-    """The beat activation to use: 'kinematic' (no learning), 'model' or 'auto'."""
+    """(activation processor, its name) for --activation: 'kinematic' (no learning), 'model' or 'auto'."""
     from .activation import KinematicActivation
+    from .beat_model import MODEL_NAME, ModelActivation, default_activation
+    from .models import has_model
 
     if kind == "kinematic":
         return KinematicActivation(), "kinematic"
-    if kind == "model":
-        raise ModelManifestError("no trained beat model is shipped yet; use --activation kinematic")
-    return KinematicActivation(), "kinematic"
+    if kind == "model" and not has_model(MODEL_NAME):
+        raise ModelManifestError("no trained beat model is shipped in models_onnx/; use --activation kinematic")
+    processor = default_activation()
+    return processor, (MODEL_NAME if isinstance(processor, ModelActivation) else "kinematic")
 
 
 def load_input_keypoints(args):
@@ -116,6 +142,12 @@ def run_beats(args) -> None:
     plot_rhythm(analysis, out / "beats.png", Path(source_name).name)
     bpm = f"{60.0 / (analysis.beats[-1] - analysis.beats[-2]):.1f}" if len(analysis.beats) > 1 else "-"
     print(f"{len(analysis.beats)} beats (last tempo {bpm} BPM), {len(analysis.style_hits)} style hits -> {out}/")
+
+
+def run_perform(args) -> None:
+    from .perform import perform_from_args
+
+    perform_from_args(args)
 
 
 def main(argv: list[str] | None = None) -> int:

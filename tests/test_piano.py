@@ -10,7 +10,7 @@ import numpy as np
 import pretty_midi
 import pytest
 
-from rhythmicnet_live.midi_file import step_to_seconds, write_take_midi
+from rhythmicnet_live.midi_file import steps_to_seconds, write_take_midi
 from rhythmicnet_live.models import MODELS_DIR, has_model
 from rhythmicnet_live.notes import DRUM_CHANNEL, PIANO_CHANNEL, Note
 from rhythmicnet_live.piano import (
@@ -196,7 +196,7 @@ def test_take_midi_has_one_tempo_map_and_both_channels(tmp_path):
     assert all(m.type != "set_tempo" for t in mid.tracks[1:] for m in t)
     pm = pretty_midi.PrettyMIDI(str(path))
     got = sorted((round(n.start, 4), round(n.end, 4), n.pitch) for i in pm.instruments for n in i.notes)
-    want = sorted((round(float(step_to_seconds(n.step, beats)), 4), round(float(step_to_seconds(n.step + n.duration, beats)), 4), n.pitch)
+    want = sorted((round(float(steps_to_seconds(n.step, beats)), 4), round(float(steps_to_seconds(n.step + n.duration, beats)), 4), n.pitch)
                   for n in notes)
     assert np.allclose(np.array(got), np.array(want), atol=2e-3)
     assert MODELS_DIR.exists()
