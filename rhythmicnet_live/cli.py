@@ -1,8 +1,10 @@
 """The ``rhythmicnet-live`` command line.
 
 Subcommands:
-    beats   find the beat in a dancer's movement (video file, camera or keypoint file): beats.json,
-            rhythm.mid (a click track), drums.mid and beats.png.
+    beats    find the beat in a dancer's movement (video file, camera or keypoint file): beats.json,
+             rhythm.mid (a click track) and beats.png.
+    take     an offline take of a video: take.mid, take.wav, take.mp4 and take.png (or MIDI from a journal).
+    perform  play live from a camera (or a video in real time) to a MIDI port and OSC.
 
 Bad input (a missing file, an unreadable video, an absent camera, a bad option) ends with one
 ``error: ...`` line and exit status 2, not a traceback.
@@ -42,8 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
         "beats", help="find the beats in a video, a camera or a keypoint file",
         description="Find the musical beat in a dancer's movement. Writes OUTDIR/beats.json (beat times in s, "
                     "tempo per frame, style hits, the activation and its frame rate), OUTDIR/rhythm.mid (a click "
-                    "on every beat, a clap on every sudden move), OUTDIR/drums.mid (drums generated on that "
-                    "rhythm, when the drum model is shipped) and OUTDIR/beats.png (a plot).",
+                    "on every beat, a clap on every sudden move) and OUTDIR/beats.png (a plot). 'take' makes music from it.",
     )
     beats.add_argument("source", nargs="?", help="a video file, or a camera index such as 0 (omit with --keypoints)")
     beats.add_argument("-o", "--out", required=True, type=Path, help="output folder (created if missing)")
@@ -55,6 +56,25 @@ def build_parser() -> argparse.ArgumentParser:
     beats.add_argument("--seed", type=int, default=0, help="random seed of the drum generator (default 0)")
     _add_tempo_options(beats)
     beats.set_defaults(func=run_beats)
+
+    take = sub.add_parser(
+        "take", help="an offline take of a video: take.mid, take.wav, take.mp4, take.png",
+        description="Analyse a whole video (non-causal decoding, for the best accuracy), play drums on the dancer's "
+                    "rhythm and piano over the drums, and write OUTDIR/take.mid (drums channel 10, piano channel 1, "
+                    "with a tempo map), take.wav (FluidSynth, GM soundfont), take.mp4 (the video with the new "
+                    "soundtrack) and take.png (activation, beats, style, drum and piano rolls). With --from-journal, "
+                    "turn a live performance's journal into OUTDIR/take.mid instead.",
+    )
+    take.add_argument("video", nargs="?", type=Path, help="the video file")
+    take.add_argument("-o", "--out", required=True, type=Path, help="output folder (created if missing)")
+    take.add_argument("--from-journal", type=Path, metavar="JOURNAL", help="a performance journal (takes/*.jsonl) to turn into take.mid")
+    take.add_argument("--seed", type=int, default=0, help="random seed: the same seed gives the same take (default 0)")
+    take.add_argument("--drums-only", action="store_true", help="drums without piano")
+    take.add_argument("--drum-temperature", type=float, default=1.0, help="drum sampling temperature (default 1.0)")
+    take.add_argument("--piano-temperature", type=float, default=1.0, help="piano sampling temperature (default 1.0)")
+    take.add_argument("--top-k", type=int, default=5, help="sample among the k most likely tokens (default 5)")
+    _add_tempo_options(take)
+    take.set_defaults(func=run_take)
 
     perform = sub.add_parser(
         "perform", help="play live: camera (or a video in real time) -> MIDI port + OSC",
@@ -142,6 +162,32 @@ def run_beats(args) -> None:
     plot_rhythm(analysis, out / "beats.png", Path(source_name).name)
     bpm = f"{60.0 / (analysis.beats[-1] - analysis.beats[-2]):.1f}" if len(analysis.beats) > 1 else "-"
     print(f"{len(analysis.beats)} beats (last tempo {bpm} BPM), {len(analysis.style_hits)} style hits -> {out}/")
+
+
+def run_take(args) -> None:
+    from .take import TakeOptions, make_take
+
+    if args.from_journal is not None:
+        from .journal import journal_to_midi
+
+        if args.video is not None:
+            raise UserInputError("give either a video or --from-journal, not both")
+        args.out.mkdir(parents=True, exist_ok=True)
+        journal_to_midi(args.from_journal, args.out / "take.mid")
+        print(f"{args.from_journal} -> {args.out / 'take.mid'}")
+        return
+    if args.video is None:
+        raise UserInputError("give a video file (or --from-journal JOURNAL)")
+    for name in ("drum_temperature", "piano_temperature"):
+        if not getattr(args, name) > 0:
+            raise UserInputError(f"--{name.replace('_', '-')} must be > 0")
+    options = TakeOptions(seed=args.seed, drums_only=args.drums_only, drum_temperature=args.drum_temperature,
+                          piano_temperature=args.piano_temperature, top_k=args.top_k, min_bpm=args.min_bpm,
+                          max_bpm=args.max_bpm, activation=args.activation)
+    result = make_take(args.video, args.out, options)
+    n_drums = sum(n.track == "drums" for n in result.notes)
+    print(f"{len(result.analysis.beats)} beats, {result.analysis.num_bars} bars, {n_drums} drum notes, "
+          f"{len(result.notes) - n_drums} piano notes -> {args.out}/ (take.mid, take.wav, take.mp4, take.png)")
 
 
 def run_perform(args) -> None:

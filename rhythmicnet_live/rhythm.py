@@ -40,11 +40,16 @@ class RhythmAnalysis:
 
     @property
     def num_bars(self) -> int:
-        return len(self.taps) // STEPS_PER_BAR
+        """Bars that hold at least one beat (the last one may be incomplete)."""
+        return -(-len(self.taps) // STEPS_PER_BAR)
 
     def bar_taps(self, bar: int) -> np.ndarray:
-        """Taps (16,) of bar ``bar``."""
-        return self.taps[bar * STEPS_PER_BAR:(bar + 1) * STEPS_PER_BAR]
+        """Taps (16,) of bar ``bar``; steps past the last decoded beat keep tapping the beat."""
+        taps = np.zeros(STEPS_PER_BAR, dtype=np.int8)
+        taps[::STEPS_PER_BEAT] = 1
+        known = self.taps[bar * STEPS_PER_BAR:(bar + 1) * STEPS_PER_BAR]
+        taps[:len(known)] = known
+        return taps
 
 
 def step_grid(beats: np.ndarray) -> np.ndarray:
