@@ -208,7 +208,7 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
         if kind is bool:
             group.add_argument(flag, dest=dest, action=argparse.BooleanOptionalAction, default=None, help=help_)
         else:
-            group.add_argument(flag, dest=dest, type=kind, default=None, help=help_)
+            group.add_argument(flag, dest=dest, type=kind, default=None, help=help_, metavar=dest.split("__")[-1].upper())
 
 
 def config_from_args(args: argparse.Namespace) -> Config:

@@ -1,0 +1,120 @@
+"""``rhythmicnet-live perform``: build the live engine from the config and flags, run it, clean up.
+
+Whatever happens (end of the video, Ctrl-C, SIGTERM, an error), the scheduler sends every pending
+note-off and All Notes Off on every used channel before the MIDI port closes, and the journal is closed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import signal
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+from .errors import UserInputError
+
+log = logging.getLogger(__name__)
+
+
+def parse_host_port(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise UserInputError(f"--osc wants HOST:PORT such as 127.0.0.1:9000, got {text!r}")
+    return host, int(port)
+
+
+def music_generator(seed: int, piano: bool, top_k: int):
+    """Drums, and piano when its model is shipped and wanted."""
+    from .drums import DrumGenerator
+    from .engine import MusicGenerator
+    from .models import has_model
+    from .piano import ENCODER_NAME, PianoGenerator
+
+    drums = DrumGenerator(seed=seed)
+    keys = PianoGenerator(seed=seed + 1) if piano and has_model(ENCODER_NAME) else None
+    return MusicGenerator(drums, keys, top_k=top_k)
+
+
+def perform_from_args(args) -> None:
+    from .cli import activation_processor
+    from .config import config_from_args
+    from .midi_out import list_ports
+
+    config = config_from_args(args)
+    if args.no_midi:
+        config.midi.enabled = False
+    if args.osc:
+        config.osc.host, config.osc.port = parse_host_port(args.osc)
+    if args.list_ports:
+        api = None if config.midi.api == "auto" else config.midi.api
+        for name in list_ports(api):
+            print(name)
+        return
+    if args.camera is None and args.video is None:
+        raise UserInputError("give --camera N or --video FILE (see perform --help)")
+    activation, activation_name = activation_processor(args.activation)
+    stats = perform(config, camera=args.camera, video=args.video, activation=activation, seed=args.seed)
+    summary = {k: v for k, v in asdict(stats).items() if not isinstance(v, list)}
+    print(f"performance over ({activation_name} activation): " + ", ".join(f"{k} {v}" for k, v in summary.items()))
+    if args.stats:
+        args.stats.write_text(json.dumps(asdict(stats)) + "\n")
+
+
+def perform(config, camera: int | None = None, video: Path | None = None, activation=None, seed: int = 0,
+            journal_path: Path | None = None):
+    """Run one performance with ``config`` until the source ends or the process is interrupted; returns EngineStats."""
+    from .activation import KinematicActivation
+    from .capture import CameraSource, VideoFileSource
+    from .control import ControlServer
+    from .engine import PerformanceEngine
+    from .journal import JournalWriter
+    from .midi_out import MidiClock, open_midi_output
+    from .osc_out import OscOutput
+    from .pose import PoseEstimator
+    from .scheduler import NoteScheduler
+
+    with contextlib.ExitStack() as stack:
+        source = CameraSource(camera) if camera is not None else VideoFileSource(video, realtime=True)
+        stack.callback(source.close)
+        estimator = stack.enter_context(PoseEstimator())
+        generator = music_generator(seed, config.generation.piano, config.generation.top_k)
+        sinks = []
+        midi = clock = osc = journal = None
+        if config.midi.enabled:
+            midi = open_midi_output(config.midi.port, None if config.midi.api == "auto" else config.midi.api,
+                                    config.midi.virtual, config.midi.client_name)
+            stack.callback(midi.close)  # runs after the scheduler's all-notes-off below
+            sinks.append(midi)
+            if config.midi.clock:
+                clock = MidiClock(midi)
+        if config.osc.enabled:
+            osc = OscOutput(config.osc.host, config.osc.port, send_keypoints=config.osc.keypoints)
+            stack.callback(osc.close)
+            sinks.append(osc)
+        if config.journal.enabled:
+            if journal_path is None:
+                folder = Path(config.journal.dir)
+                folder.mkdir(parents=True, exist_ok=True)
+                journal_path = folder / time.strftime("take-%Y%m%d-%H%M%S.jsonl")
+            journal = JournalWriter(journal_path, fsync_interval_s=config.journal.fsync_interval_s)
+            stack.callback(journal.close)
+            sinks.append(journal)
+            print(f"recording to {journal_path}", file=sys.stderr)
+        scheduler = NoteScheduler(sinks, latency_s=config.scheduler.latency_s, max_pending=config.scheduler.max_pending,
+                                  max_late_s=config.scheduler.max_late_s).start()
+        stack.callback(scheduler.close)
+        controls = config.engine_controls()
+        controls.start()
+        if config.control.enabled:
+            server = ControlServer(controls, config.control.host, config.control.port).start()
+            stack.callback(server.close)
+        engine = PerformanceEngine(source, estimator, activation or KinematicActivation(), generator, scheduler,
+                                   controls, osc=osc, clock=clock, journal=journal, seed=seed,
+                                   record_keypoints=config.journal.keypoints)
+        previous = signal.signal(signal.SIGTERM, lambda *_: engine.stop_event.set())
+        stack.callback(signal.signal, signal.SIGTERM, previous)
+        return engine.run()
