@@ -10,7 +10,9 @@ Causality (paper section 3 made live):
   (zeros at the start of a clip), so running frame by frame with the cache equals running the whole clip;
 * attention is banded: query frame i sees key frames i - (W - 1) .. i + L in the first layer and
   i - (W - 1) .. i in the second, so the model looks at most ``lookahead`` = L frames ahead
-  (the activation of frame t is known at frame t + L);
+  (the activation of frame t is known at frame t + L). L is a property of the mask only, so one
+  model can be trained with L drawn from 0 .. ``max_lookahead`` per batch and run at any such L
+  (``BeatNet.set_lookahead``): that is how the accuracy/latency trade-off is measured;
 * the self-similarity matrix (negative squared distance of the frame features, softmax over the keys a
   query may see) is computed over that band only, projected per head (1x1 conv) and added to the logits.
 
@@ -22,7 +24,7 @@ style), ``transformer=False`` (a lookahead convolution replaces it), ``rel_attn`
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 import torch
@@ -44,6 +46,7 @@ class BeatNetConfig:
     rel_attn: bool = True
     ssm: bool = True
     lookahead: int = 4
+    max_lookahead: int = 8
     window: int = 90
     channels: tuple[int, ...] = (32,) * 5 + (64,) * 5
     kernel: int = 9
@@ -170,7 +173,8 @@ class RelAttentionLayer(nn.Module):
         self.out = nn.Linear(cfg.width, cfg.width)
         self.ff = nn.Sequential(nn.Linear(cfg.width, 2 * cfg.width), nn.GELU(), nn.Linear(2 * cfg.width, cfg.width))
         self.drop = nn.Dropout(cfg.dropout)
-        self.rel = nn.Parameter(0.02 * torch.randn(cfg.window + lookahead, self.dh)) if cfg.rel_attn else None
+        self.max_lookahead = max(lookahead, cfg.max_lookahead) if lookahead else 0
+        self.rel = nn.Parameter(0.02 * torch.randn(cfg.window + self.max_lookahead, self.dh)) if cfg.rel_attn else None
         # 1x1 convolution of the one-channel SSM into one map per head (scale; a bias cancels in the softmax).
         self.ssm_proj = nn.Parameter(torch.full((cfg.heads,), 10.0)) if cfg.ssm else None
 
@@ -179,7 +183,7 @@ class RelAttentionLayer(nn.Module):
         pos = torch.arange(t)
         offset = pos[None, :] - pos[:, None]
         allowed = (offset >= 1 - self.window) & (offset <= self.lookahead)
-        return allowed, (offset + self.window - 1).clamp(0, self.window - 1 + self.lookahead)
+        return allowed, (offset + self.window - 1).clamp(0, self.window - 1 + self.max_lookahead)
 
     def forward(self, x: torch.Tensor, key_valid: torch.Tensor, ssm_logits: torch.Tensor | None) -> torch.Tensor:
         """x (N, T, D); key_valid (N, T) bool; ssm_logits (N, T, T) log-softmax SSM or None."""
@@ -188,7 +192,9 @@ class RelAttentionLayer(nn.Module):
         logits = q @ k.transpose(-1, -2) / self.dh**0.5  # (N, H, T, T)
         allowed, rel_index = self.band(t)
         if self.rel is not None:
-            logits = logits + torch.einsum("nhid,ijd->nhij", q, self.rel[rel_index]) / self.dh**0.5
+            rel = q @ self.rel.t()  # (N, H, T, W + L): q_i . R_r for every offset r, then pick r = j - i
+            index = rel_index.view(1, 1, t, t).expand(n, self.heads, t, t)
+            logits = logits + torch.gather(rel, 3, index) / self.dh**0.5
         if self.ssm_proj is not None and ssm_logits is not None:
             logits = logits + self.ssm_proj.view(1, -1, 1, 1) * ssm_logits.exp().unsqueeze(1)
         mask = allowed.unsqueeze(0) & key_valid.unsqueeze(1)  # (N, T, T)
@@ -214,6 +220,13 @@ class BeatNet(nn.Module):
         else:
             self.look = nn.Conv1d(cfg.width, cfg.width, cfg.lookahead + 1)
         self.head = nn.Linear(cfg.width, 1)
+
+    def set_lookahead(self, lookahead: int) -> None:
+        """Run with L = ``lookahead`` frames (transformer rows; at most ``max_lookahead``)."""
+        if not self.cfg.transformer or not 0 <= lookahead <= self.cfg.max_lookahead:
+            raise ValueError(f"lookahead {lookahead} not available for {self.cfg}")
+        self.cfg = replace(self.cfg, lookahead=lookahead)
+        self.layers[0].lookahead = lookahead
 
     def empty_state(self, n: int = 1) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(conv cache, feature history (N, H, D), history validity (N, H) in {0, 1}) at the start of a clip."""

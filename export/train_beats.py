@@ -13,8 +13,7 @@ fold is never used to choose anything. Test sequences are seen exactly like in `
 (one seeded camera each) and decoded by the same decoders; the model runs in its streaming form
 (chunks + state, as at run time).
 
-    python -m export.train_beats --ablation          # Table 1 rows x folds, prints the table
-    python -m export.train_beats --lookahead-sweep   # L = 0, 4, 8 frames for the full model
+    python -m export.train_beats --ablation          # Table 1 rows x folds + the lookahead sweep (L = 0, 4, 8)
     python -m export.train_beats --final             # all dancers -> models_onnx/beat_model.onnx + manifest
 """
 
@@ -32,9 +31,8 @@ import torch
 from torch.nn import functional as F
 
 from rhythmicnet_live import FPS
-from rhythmicnet_live.beat_model import MODEL_NAME, beat_features
+from rhythmicnet_live.beat_model import beat_features
 from rhythmicnet_live.keypoints import COCO17_FLIP, Keypoints, prepare
-from rhythmicnet_live.models import MODELS_DIR
 
 from .aistpp import SHARED_AISTPP, Sequence, VirtualCamera, dancer_folds, load_aistpp, project, webcam_noise
 from .beat_model import BeatNet, BeatNetConfig
@@ -53,6 +51,7 @@ ABLATION = {
     "ST-GCN+TF+RelAttn+SSM": dict(),
 }
 FULL = "ST-GCN+TF+RelAttn+SSM"
+SWEEP = (0, 4, 8)  # lookahead L in frames at which the full model is evaluated
 
 
 @dataclass
@@ -130,11 +129,12 @@ def weighted_bce(act: torch.Tensor, target: torch.Tensor, weight: torch.Tensor) 
 
 @dataclass(frozen=True)
 class TrainSettings:
-    steps: int = 120
+    steps: int = 180
     batch: int = 8
     frames: int = 128
     lr: float = 3e-3
-    eval_every: int = 20
+    eval_every: int = 40
+    random_lookahead: bool = True  # transformer rows: L drawn from 0 .. max_lookahead per batch
 
 
 def train_model(cfg: BeatNetConfig, train: list[View], val: list[View], settings: TrainSettings, seed: int,
@@ -151,6 +151,8 @@ def train_model(cfg: BeatNetConfig, train: list[View], val: list[View], settings
     for step in range(1, settings.steps + 1):
         model.train()
         feats, target, weight = batch_of(train, rng, settings.batch, settings.frames)
+        if cfg.transformer and settings.random_lookahead:
+            model.set_lookahead(int(rng.integers(cfg.max_lookahead + 1)))
         loss = weighted_bce(model(feats), target, weight)
         opt.zero_grad()
         loss.backward()
@@ -159,6 +161,8 @@ def train_model(cfg: BeatNetConfig, train: list[View], val: list[View], settings
         sched.step()
         if step % settings.eval_every == 0 or step == settings.steps:
             model.eval()
+            if cfg.transformer:
+                model.set_lookahead(cfg.lookahead)
             with torch.no_grad():
                 vloss = float(np.mean([weighted_bce(model(f), t, w).item() for f, t, w in val_batches])) if val else -step
             if vloss < best[0]:
@@ -167,6 +171,8 @@ def train_model(cfg: BeatNetConfig, train: list[View], val: list[View], settings
                 with open(log, "a") as fh:
                     fh.write(f"step {step} train {loss.item():.4f} val {vloss:.4f} {time.time() - t0:.0f}s\n")
     model.load_state_dict(best[1])
+    if cfg.transformer:
+        model.set_lookahead(cfg.lookahead)
     model.eval()
     return model, {"best_step": best[2], "val_loss": best[0], "seconds": time.time() - t0}
 
@@ -204,7 +210,10 @@ _SHARED: tuple[list[View], list[EvalItem]] = ([], [])
 
 
 def fold_job(args: tuple) -> tuple[str, int, dict, dict]:
-    """Train one row on one fold; returns (row, fold, {sequence name: activation}, training info)."""
+    """Train one row on one fold; returns (row, fold, {row name: {sequence name: activation}}, training info).
+
+    The full model is also run at every lookahead in ``SWEEP`` (rows ``<FULL> L=<L>``), from the same weights.
+    """
     row, fold, cfg, settings, test_dancers, seed = args
     views, items = _SHARED
     torch.set_num_threads(1)
@@ -215,7 +224,12 @@ def fold_job(args: tuple) -> tuple[str, int, dict, dict]:
     log = RUNS / f"log_{row}_L{cfg.lookahead}_fold{fold}.txt"
     log.unlink(missing_ok=True)
     model, info = train_model(cfg, train, val, settings, seed + fold, log)
-    acts = {it.seq.name: predict(model, it.xy) for it in items if it.seq.dancer in test_dancers}
+    test = [it for it in items if it.seq.dancer in test_dancers]
+    acts = {row: {it.seq.name: predict(model, it.xy) for it in test}}
+    if row == FULL:
+        for lookahead in SWEEP:
+            model.set_lookahead(lookahead)
+            acts[f"{FULL} L={lookahead}"] = {it.seq.name: predict(model, it.xy) for it in test}
     return row, fold, acts, info
 
 
@@ -226,12 +240,13 @@ def cross_validate(rows: dict[str, BeatNetConfig], seqs: list[Sequence], items: 
     _SHARED = (views, items)
     order = sorted(rows, key=lambda r: not r.startswith(FULL))  # the full model first: earliest feedback
     tasks = [(row, f, rows[row], settings, folds[f], seed) for row in order for f in range(len(folds))]
-    out: dict[str, dict] = {row: {} for row in rows}
+    out: dict[str, dict] = {}
     infos = {}
     ctx = get_context("fork")
     with ctx.Pool(jobs) as pool:
         for row, fold, acts, info in pool.imap_unordered(fold_job, tasks):
-            out[row].update(acts)
+            for name, by_seq in acts.items():
+                out.setdefault(name, {}).update(by_seq)
             infos[f"{row} fold {fold}"] = info
             print(f"  done {row} fold {fold}: best step {info['best_step']}, val loss {info['val_loss']:.4f}, "
                   f"{info['seconds']:.0f}s", flush=True)
@@ -257,7 +272,6 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", default=str(SHARED_AISTPP))
     parser.add_argument("--ablation", action="store_true", help="Table 1: every row, k-fold by dancer")
-    parser.add_argument("--lookahead-sweep", action="store_true", help="full model at L = 0, 4, 8 frames")
     parser.add_argument("--final", action="store_true", help="train on all dancers, export ONNX, register")
     parser.add_argument("--folds", type=int, default=4)
     parser.add_argument("--lookahead", type=int, default=4, help="L, frames (ablation rows and final model)")
@@ -283,49 +297,37 @@ def main(argv: list[str] | None = None) -> None:
     title = (f"AIST++ beat tracking, {len(items)} sequences, {args.folds}-fold CV by dancer (held-out dancers), "
              f"L = {args.lookahead} frames, W = {args.window} frames, tempo {args.min_bpm:g}-{args.max_bpm:g} BPM")
 
-    rows: dict[str, BeatNetConfig] = {}
     if args.ablation:
-        rows.update({name: replace(base, **kw) for name, kw in ABLATION.items()})
-    sweep = {f"{FULL} L={la}": replace(base, lookahead=la) for la in (0, 4, 8)}
-    done = RUNS / f"ablation_L{args.lookahead}_acts.npz"  # the ablation's full model is the sweep's L row
-    reuse = args.lookahead_sweep and not args.ablation and done.exists()
-    if args.lookahead_sweep:
-        rows.update({name: cfg for name, cfg in sweep.items()
-                     if cfg.lookahead != args.lookahead or not (args.ablation or reuse)})
-    acts = cross_validate(rows, seqs, items, views, folds, settings, args.jobs, args.seed) if rows else {}
-    if reuse:
-        with np.load(done) as saved:
-            acts[FULL] = {key.split("|", 1)[1]: saved[key] for key in saved.files if key.startswith(FULL + "|")}
-
-    if args.ablation:
-        ablation = {name: acts[name] for name in ABLATION}
-        table = table_rows(ablation, items, args.min_bpm, args.max_bpm, args.skip, madmom_for=(FULL,))
+        rows = {name: replace(base, **kw) for name, kw in ABLATION.items()}
+        acts = cross_validate(rows, seqs, items, views, folds, settings, args.jobs, args.seed)
+        table = table_rows({name: acts[name] for name in ABLATION}, items, args.min_bpm, args.max_bpm, args.skip,
+                           madmom_for=(FULL,))
         text = format_table(table, title)
-        print(text)
-        (RUNS / f"ablation_L{args.lookahead}.txt").write_text(text + "\n")
+        sweep = table_rows({f"{FULL} L={la}": acts[f"{FULL} L={la}"] for la in SWEEP}, items, args.min_bpm,
+                           args.max_bpm, args.skip)
+        sweep_text = format_table(sweep[2:], title.replace(f"L = {args.lookahead} frames, ", "lookahead sweep (L frames "
+                                  f"= L x {1000 / FPS:.0f} ms latency), same weights, ")) + "\n"
+        print(text + "\n\n" + sweep_text)
+        (RUNS / f"ablation_L{args.lookahead}.txt").write_text(text + "\n\n" + sweep_text)
         (RUNS / f"ablation_L{args.lookahead}.json").write_text(json.dumps(
-            {"title": title, "rows": summary(table), "folds": folds, "settings": settings.__dict__,
-             "config": base.to_dict()}, indent=1))
+            {"title": title, "rows": summary(table), "lookahead_sweep": summary(sweep[2:]), "folds": folds,
+             "settings": settings.__dict__, "config": base.to_dict()}, indent=1))
         np.savez(RUNS / f"ablation_L{args.lookahead}_acts.npz",
-                 **{f"{r}|{s}": a for r, d in ablation.items() for s, a in d.items()})
-
-    if args.lookahead_sweep:
-        if args.ablation or reuse:
-            acts[f"{FULL} L={args.lookahead}"] = acts[FULL]
-        swept = {name: acts[name] for name in sweep}
-        table = table_rows(swept, items, args.min_bpm, args.max_bpm, args.skip)
-        text = format_table(table, title.replace(f"L = {args.lookahead} frames, ", "lookahead sweep, "))
-        print(text)
-        (RUNS / "lookahead_sweep.txt").write_text(text + "\n")
-        (RUNS / "lookahead_sweep.json").write_text(json.dumps({"title": title, "rows": summary(table)}, indent=1))
+                 **{f"{r}|{s}": a for r, d in acts.items() for s, a in d.items()})
 
     if args.final:
         from .export_beat_model import export_and_register
 
         model, info = train_model(base, views, [], replace(settings, steps=int(settings.steps * 1.25)), args.seed,
                                   RUNS / "log_final.txt")
-        torch.save({"config": base.to_dict(), "state": model.state_dict(), "info": info}, RUNS / "beat_model_final.pt")
-        export_and_register(model, RUNS / f"ablation_L{args.lookahead}.json")
+        checkpoint = RUNS / "beat_model_final.pt"
+        torch.save({"config": base.to_dict(), "state": model.state_dict(), "info": info}, checkpoint)
+        cv_json = RUNS / f"ablation_L{args.lookahead}.json"
+        if cv_json.exists():
+            export_and_register(model, cv_json)
+        else:
+            print(f"no cross-validated figures yet ({cv_json}): run --ablation, then "
+                  f"python -m export.export_beat_model {checkpoint}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,87 @@
+"""Beat model inference cost on this CPU (onnxruntime, 1 thread), per lookahead L: p50/p95 ms.
+
+For each L in 0, 4, 8 frames the model (same architecture as shipped; weights do not change the cost)
+is exported to ONNX and timed two ways:
+
+* step: one new frame through the streaming state (what ``ModelActivation.process_online`` runs per frame);
+* window: a from-scratch run over the whole window a frame's activation depends on
+  (H + receptive field of the convolutions frames; H = 2 (W - 1) + L), i.e. windowed inference without caches;
+
+plus the shipped model end to end (``ModelActivation.process_online``: features + step), and its latency
+(the activation of frame t is known at frame t + L). Needs torch (for the export).
+
+    python -m benchmarks.bench_beat_model [--repeats 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import torch
+
+from export.beat_model import BeatNet, BeatNetConfig
+from export.export_beat_model import INPUTS, example_inputs, export_onnx
+from rhythmicnet_live import FPS
+from rhythmicnet_live.beat_model import ModelActivation
+from rhythmicnet_live.models import has_model
+
+
+def timed(fn, repeats: int) -> tuple[float, float]:
+    for _ in range(5):
+        fn()
+    ms = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        ms.append(1e3 * (time.perf_counter() - t0))
+    return float(np.percentile(ms, 50)), float(np.percentile(ms, 95))
+
+
+def session(path: Path) -> ort.InferenceSession:
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=200)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    base = BeatNetConfig()
+    receptive = len(base.channels) * (base.kernel - 1)
+    print(f"Beat model inference, onnxruntime CPU 1 thread, W = {base.window} frames, {FPS} fps")
+    print(f"{'L (frames)':>10} {'latency ms':>11} {'window frames':>14} {'step p50':>9} {'step p95':>9} "
+          f"{'window p50':>11} {'window p95':>11}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for lookahead in (0, 4, 8):
+            model = BeatNet(replace(base, lookahead=lookahead)).eval()
+            sess = session(export_onnx(model, Path(tmp) / f"beat_L{lookahead}.onnx"))
+            step = {k: v.numpy() for k, v in zip(INPUTS, example_inputs(model, 1))}
+            frames = model.cfg.history + receptive
+            cache, hist, valid = model.empty_state(1)
+            window = {"feats": np.random.default_rng(0).normal(size=(1, frames, 17, 5)).astype(np.float32),
+                      "cache": cache.numpy(), "hist": hist.numpy(), "hist_valid": valid.numpy()}
+            s50, s95 = timed(lambda: sess.run(None, step), args.repeats)
+            w50, w95 = timed(lambda: sess.run(None, window), max(20, args.repeats // 10))
+            print(f"{lookahead:>10} {1e3 * lookahead / FPS:>11.1f} {frames:>14} {s50:>9.2f} {s95:>9.2f} "
+                  f"{w50:>11.2f} {w95:>11.2f}")
+    if has_model("beat_model"):
+        act = ModelActivation()
+        rng = np.random.default_rng(0)
+        act.process_online(rng.normal(size=(17, 2)).astype(np.float32), reset=True)
+        p50, p95 = timed(lambda: act.process_online(rng.normal(size=(17, 2)).astype(np.float32)), args.repeats)
+        print(f"shipped model (L = {act.delay}, {1e3 * act.delay_s:.0f} ms latency): "
+              f"ModelActivation.process_online p50 {p50:.2f} ms, p95 {p95:.2f} ms per frame "
+              f"(budget {1e3 / FPS:.1f} ms at {FPS} fps)")
+
+
+if __name__ == "__main__":
+    main()
