@@ -1,5 +1,5 @@
-"""Helpers for the live-engine transport tests: waiting for asynchronous results, JACK MIDI input, an OSC
-receiver on a free loopback port."""
+"""Helpers for the live-engine transport tests: waiting for asynchronous results, an OSC receiver on a free
+loopback port (the JACK MIDI input is rhythmicnet_live.jack_server.JackMidiRecorder)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import threading
 import time
 from typing import Callable
 
-import mido
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
@@ -19,39 +18,6 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
             return False
         time.sleep(0.005)
     return True
-
-
-class JackMidiIn:
-    """A JACK MIDI input (python-rtmidi) connected to the output port whose name contains ``port``;
-    ``messages`` collects what arrives as mido messages (clock and sysex included)."""
-
-    def __init__(self, port: str, client_name: str = "rhythmicnet-test-in") -> None:
-        import rtmidi
-
-        self.messages: list[mido.Message] = []
-        self._lock = threading.Lock()
-        self._rt = rtmidi.MidiIn(rtapi=rtmidi.API_UNIX_JACK, name=client_name)
-        ports = self._rt.get_ports()
-        matches = [i for i, p in enumerate(ports) if port in p]
-        assert len(matches) == 1, f"port {port!r} not found once in {ports}"
-        self.port_name = ports[matches[0]]
-        self._rt.ignore_types(sysex=False, timing=False, active_sense=True)
-        self._rt.set_callback(self._on_message)
-        self._rt.open_port(matches[0])
-
-    def _on_message(self, event, _data) -> None:
-        message, _delta = event
-        with self._lock:
-            self.messages.append(mido.Message.from_bytes(message))
-
-    def received(self) -> list[mido.Message]:
-        with self._lock:
-            return list(self.messages)
-
-    def close(self) -> None:
-        self._rt.cancel_callback()
-        self._rt.close_port()
-        self._rt.delete()
 
 
 class OscReceiver:

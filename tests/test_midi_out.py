@@ -7,8 +7,9 @@ import time
 import mido
 import pytest
 
-from live_helpers import JackMidiIn, wait_for
+from live_helpers import wait_for
 from rhythmicnet_live.errors import UserInputError
+from rhythmicnet_live.jack_server import JackMidiRecorder
 from rhythmicnet_live.midi_out import (
     CC_ALL_NOTES_OFF, CC_ALL_SOUND_OFF, MemoryMidiOutput, MidiClock, list_ports, open_midi_output,
 )
@@ -102,7 +103,7 @@ def test_clock_start_ticks_stop_on_memory_port():
 
 def test_jack_virtual_port_plays_drums_on_channel_10_with_paired_note_offs(jack_server):
     out = open_midi_output("RhythmicNet", api="jack", virtual=True, client_name="RhythmicNet")
-    reader = JackMidiIn("RhythmicNet:RhythmicNet")
+    reader = JackMidiRecorder("RhythmicNet:RhythmicNet")
     try:
         assert reader.port_name == "RhythmicNet:RhythmicNet"
         sched = NoteScheduler([out], max_late_s=10.0).start()
@@ -136,7 +137,7 @@ def test_jack_virtual_port_plays_drums_on_channel_10_with_paired_note_offs(jack_
 
 def test_jack_midi_clock_start_ticks_stop(jack_server):
     out = open_midi_output("RhythmicNetClock", api="jack", virtual=True, client_name="RhythmicNetC")
-    reader = JackMidiIn("RhythmicNetC:RhythmicNetClock")
+    reader = JackMidiRecorder("RhythmicNetC:RhythmicNetClock")
     clock = MidiClock(out, bpm=240)
     try:
         clock.start()
@@ -158,7 +159,7 @@ def test_jack_unknown_port_lists_available_ports(jack_server):
     out = open_midi_output("RhythmicNetX", api="jack", virtual=True, client_name="Lister")
     try:
         # the virtual port above is an output; a JACK MIDI input is what an output port can open
-        reader = JackMidiIn("Lister:RhythmicNetX", client_name="SomeSynth")
+        reader = JackMidiRecorder("Lister:RhythmicNetX", client_name="SomeSynth")
         try:
             ports = list_ports("jack")
             assert any("SomeSynth" in p for p in ports)
