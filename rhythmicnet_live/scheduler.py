@@ -65,6 +65,15 @@ class NoteSink(Protocol):
     def all_notes_off(self) -> None: ...
 
 
+def check_note(event: ScheduledNote) -> None:
+    """Raise ValueError unless the duration is > 0 and channel 0..15, pitch 0..127, velocity 1..127."""
+    if not event.duration_s > 0:
+        raise ValueError(f"duration_s must be > 0, got {event.duration_s}")
+    n = event.note
+    if not (0 <= n.channel <= 15 and 0 <= n.pitch <= 127 and 1 <= n.velocity <= 127):
+        raise ValueError(f"note out of MIDI range (channel 0..15, pitch 0..127, velocity 1..127): {n}")
+
+
 @dataclass(frozen=True)
 class TimingRecord:
     """One message sent. kind: "on" or "off". due_s: when it should have left (``time_s - latency_s``, plus
@@ -123,11 +132,7 @@ class NoteScheduler:
         """Queue a note; never blocks. False (and ``dropped`` += 1) if ``max_pending`` notes are waiting.
         Raises ValueError for a non-positive duration or a channel/pitch/velocity outside MIDI's range
         (velocity 1..127), RuntimeError after :meth:`close`."""
-        if not event.duration_s > 0:
-            raise ValueError(f"duration_s must be > 0, got {event.duration_s}")
-        n = event.note
-        if not (0 <= n.channel <= 15 and 0 <= n.pitch <= 127 and 1 <= n.velocity <= 127):
-            raise ValueError(f"note out of MIDI range (channel 0..15, pitch 0..127, velocity 1..127): {n}")
+        check_note(event)
         with self._cond:
             if self._closing:
                 raise RuntimeError("schedule() on a closed NoteScheduler")

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import UserInputError
-from .scheduler import ScheduledNote, TimingRecord
+from .scheduler import ScheduledNote, TimingRecord, check_note
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,8 @@ class SenderSpec:
 
 
 def _child(spec: SenderSpec, commands, replies) -> None:
-    """Child process main: open the outputs, then serve commands until "close" or end-of-file."""
+    """Child process main: open the outputs, then serve commands until "close" (which the watchdog also sends
+    when the parent dies); every way out goes through stop, all notes off and closing the port."""
     from .midi_out import MidiClock, open_midi_output
     from .osc_out import OscOutput
     from .scheduler import NoteScheduler
@@ -81,20 +82,10 @@ def _child(spec: SenderSpec, commands, replies) -> None:
             command, args = commands.get()
             if command == "close":
                 break
-            if command == "note":
-                sched.schedule(ScheduledNote(*args))
-            elif command == "stop":
-                sched.stop()
-            elif command == "clock_start" and clock is not None:
-                clock.start()
-            elif command == "clock_stop" and clock is not None:
-                clock.stop()
-            elif command == "set_bpm" and clock is not None:
-                clock.set_bpm(*args)
-            elif command == "stats":
-                replies.send(("stats", ([(r.kind, r.due_s, r.sent_s) for r in sched.records()],
-                                        {"late": sched.late, "dropped": sched.dropped,
-                                         "sink_errors": sched.sink_errors, "realtime": sched.realtime_ok})))
+            try:
+                _apply(command, args, sched, clock, replies)
+            except Exception:  # one bad command must not end the sender
+                log.exception("sender: command %s failed", command)
     finally:
         if clock is not None:
             clock.stop()
@@ -103,6 +94,23 @@ def _child(spec: SenderSpec, commands, replies) -> None:
             midi.close()
         if osc is not None:
             osc.close()
+
+
+def _apply(command: str, args: tuple, sched, clock, replies) -> None:
+    if command == "note":
+        sched.schedule(ScheduledNote(*args))
+    elif command == "stop":
+        sched.stop()
+    elif command == "clock_start" and clock is not None:
+        clock.start()
+    elif command == "clock_stop" and clock is not None:
+        clock.stop()
+    elif command == "set_bpm" and clock is not None:
+        clock.set_bpm(*args)
+    elif command == "stats":
+        replies.send(("stats", ([(r.kind, r.due_s, r.sent_s) for r in sched.records()],
+                                {"late": sched.late, "dropped": sched.dropped,
+                                 "sink_errors": sched.sink_errors, "realtime": sched.realtime_ok})))
 
 
 def _child_main(spec: SenderSpec, commands, replies) -> None:
@@ -157,9 +165,16 @@ class SenderProcess:
     def pid(self) -> int:
         return self._process.pid
 
+    @property
+    def alive(self) -> bool:
+        """The child process is running."""
+        return self._process.exitcode is None
+
     def _put(self, command: str, args: tuple = ()) -> bool:
         if self._closed:
             raise RuntimeError("SenderProcess is closed")
+        if not self.alive:
+            raise RuntimeError(f"the sender process has died (exit code {self._process.exitcode})")
         try:
             self._commands.put_nowait((command, args))
             return True
@@ -168,8 +183,7 @@ class SenderProcess:
 
     def schedule(self, event: ScheduledNote) -> bool:
         """Queue a note (see :meth:`NoteScheduler.schedule`); False (``dropped`` += 1) if the queue is full."""
-        if not event.duration_s > 0:
-            raise ValueError(f"duration_s must be > 0, got {event.duration_s}")
+        check_note(event)
         ok = self._put("note", (event.time_s, event.note, event.duration_s))
         if not ok:
             self.dropped += 1

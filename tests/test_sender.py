@@ -46,7 +46,9 @@ def test_sender_process_plays_notes_clock_and_all_notes_off(jack_server):
             sender.stop()
             sender.clock_stop()
             assert wait_for(lambda: any(m.type == "stop" for m in reader.received()))
+            sender.set_bpm(-5.0)  # invalid in the child: logged there, the sender keeps serving
             records, counters = sender.stats()
+            assert sender.alive
             got = reader.received()
         finally:
             reader.close()
@@ -54,6 +56,10 @@ def test_sender_process_plays_notes_clock_and_all_notes_off(jack_server):
     assert any(m.type == "control_change" and m.control == CC_ALL_NOTES_OFF and m.channel == 9 for m in got)
     assert got[0].type == "start"
     assert sum(r.kind == "on" for r in records) == 5 and counters["late"] == 0
+    with pytest.raises(RuntimeError):
+        sender.schedule(ScheduledNote(time.monotonic(), Note("drums", 36, 100, 0.0, 1.0), 0.1))
+    with pytest.raises(ValueError):
+        SenderProcess.schedule(sender, ScheduledNote(0.0, Note("drums", 36, 0, 0.0, 1.0), 0.1))
 
 
 def test_unknown_port_in_the_child_is_a_user_error(jack_server):
