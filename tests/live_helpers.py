@@ -1,11 +1,17 @@
-"""Helpers for the live-engine transport tests: waiting for asynchronous results, an OSC receiver on a free
-loopback port (the JACK MIDI input is rhythmicnet_live.jack_server.JackMidiRecorder)."""
+"""Helpers for the live-engine transport tests: waiting for asynchronous results, a JACK MIDI input, an OSC
+receiver on a free loopback port."""
 
 from __future__ import annotations
 
 import threading
 import time
 from typing import Callable
+
+from rhythmicnet_live.jack_server import JackMidiRecorder
+
+#: A JACK MIDI input connected to the output port whose name contains the given text: ``received()`` lists the
+#: mido messages that arrived (polled, no Python callback in JACK's thread; see JackMidiRecorder).
+JackMidiIn = JackMidiRecorder
 
 
 
