@@ -14,7 +14,6 @@ from rhythmicnet_live.jack_server import JackMidiRecorder
 JackMidiIn = JackMidiRecorder
 
 
-
 def wait_for(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
     """Poll ``predicate`` until it is true (True) or ``timeout`` seconds pass (False). Not a timing check:
     the timeout only keeps a broken test from hanging."""
