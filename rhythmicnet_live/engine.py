@@ -109,14 +109,14 @@ class PerformanceEngine:
 
     def __init__(self, source, estimator, activation, generator: MusicGenerator, scheduler: NoteScheduler,
                  controls: EngineControls, osc=None, clock=None, journal=None, seed: int = 0,
-                 record_keypoints: bool = True):
+                 record_keypoints: bool = True, stop_event: threading.Event | None = None):
         self.source, self.estimator, self.activation = source, estimator, activation
         self.generator, self.scheduler, self.controls = generator, scheduler, controls
         self.osc, self.clock, self.journal = osc, clock, journal
         self.record_keypoints = record_keypoints
         self.rng = np.random.default_rng(seed)
         self.stats = EngineStats()
-        self.stop_event = threading.Event()
+        self.stop_event = stop_event or threading.Event()
         self.frames: queue.Queue[Frame | None] = queue.Queue(maxsize=2)
         self.requests: queue.Queue[tuple[int, np.ndarray, float] | None] = queue.Queue(maxsize=4)
         self.keypoints = OnlineKeypoints(FPS)

@@ -11,6 +11,7 @@ import json
 import logging
 import signal
 import sys
+import threading
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -57,7 +58,13 @@ def perform_from_args(args) -> None:
     if args.camera is None and args.video is None:
         raise UserInputError("give --camera N or --video FILE (see perform --help)")
     activation, activation_name = activation_processor(args.activation)
-    stats = perform(config, camera=args.camera, video=args.video, activation=activation, seed=args.seed)
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())  # SIGTERM ends the performance cleanly
+    try:
+        stats = perform(config, camera=args.camera, video=args.video, activation=activation, seed=args.seed,
+                        stop_event=stop)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     summary = {k: v for k, v in asdict(stats).items() if not isinstance(v, list)}
     print(f"performance over ({activation_name} activation): " + ", ".join(f"{k} {v}" for k, v in summary.items()))
     if args.stats:
@@ -65,8 +72,8 @@ def perform_from_args(args) -> None:
 
 
 def perform(config, camera: int | None = None, video: Path | None = None, activation=None, seed: int = 0,
-            journal_path: Path | None = None):
-    """Run one performance with ``config`` until the source ends or the process is interrupted; returns EngineStats."""
+            journal_path: Path | None = None, stop_event: threading.Event | None = None):
+    """Run one performance with ``config`` until the source ends, ``stop_event`` is set or Ctrl-C; returns EngineStats."""
     from .activation import KinematicActivation
     from .capture import CameraSource, VideoFileSource
     from .control import ControlServer
@@ -114,7 +121,5 @@ def perform(config, camera: int | None = None, video: Path | None = None, activa
             stack.callback(server.close)
         engine = PerformanceEngine(source, estimator, activation or KinematicActivation(), generator, scheduler,
                                    controls, osc=osc, clock=clock, journal=journal, seed=seed,
-                                   record_keypoints=config.journal.keypoints)
-        previous = signal.signal(signal.SIGTERM, lambda *_: engine.stop_event.set())
-        stack.callback(signal.signal, signal.SIGTERM, previous)
+                                   record_keypoints=config.journal.keypoints, stop_event=stop_event)
         return engine.run()
