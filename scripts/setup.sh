@@ -1,23 +1,26 @@
 #!/usr/bin/env bash
-# Set up everything rhythmicnet_live needs, idempotently: a Python 3.11 virtual environment in .venv with the
-# package installed (editable), and with --dev the PyTorch/export/test extras plus the system packages the tests
-# use (jackd2 for a real MIDI port, fluidsynth for audio, ffmpeg). Safe to run again: it skips what is done.
+# Set up everything rhythmicnet_live needs, idempotently: FluidSynth (apt-get; it renders take.wav), a Python 3.11
+# virtual environment in .venv with the package installed (editable), and with --dev the PyTorch/export/test
+# extras plus jackd2 (a real MIDI port for the tests). Safe to run again: it skips what is done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DEV=0
 [ "${1:-}" = "--dev" ] && DEV=1
 
+need=()
+command -v fluidsynth >/dev/null || need+=(fluidsynth)
 if [ "$DEV" = 1 ]; then
-  need=()
   command -v jackd >/dev/null || need+=(jackd2)
-  command -v fluidsynth >/dev/null || need+=(fluidsynth)
-  command -v ffmpeg >/dev/null || need+=(ffmpeg)
-  if [ ${#need[@]} -gt 0 ]; then
+fi
+if [ ${#need[@]} -gt 0 ]; then
+  if command -v apt-get >/dev/null; then
     SUDO=""
     [ "$(id -u)" = 0 ] || SUDO="sudo"
     echo "installing system packages: ${need[*]}"
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  else
+    echo "please install: ${need[*]} (e.g. brew install fluid-synth jack)" >&2
   fi
 fi
 
