@@ -65,8 +65,6 @@ class SchedulerConfig:
                             flag="--latency")
     max_pending: int = _opt(4096, "most notes waiting in the scheduler")
     max_late_s: float = _opt(0.05, "drop a note that would leave later than this (seconds)")
-    process: bool = _opt(True, "run the scheduler, MIDI port and clock in a separate process (sender.py), "
-                               "away from the engine threads' GIL", flag="--sender-process")
 
 
 @dataclass

@@ -4,7 +4,8 @@ Threads joined by bounded queues, none blocking another:
 
     capture ──frames (2)──> analysis ──bar requests (4)──> generation
                                │  pose, keypoints, activation, HMM (online), style
-                               └──────── scheduled notes ──────> NoteScheduler ──> MIDI port, OSC, journal
+                               └──────── scheduled notes ──────> sender process (scheduler) ──> MIDI port, OSC
+                                                                 └──> journal
     control (OSC server) ──> EngineControls ──> the engine's reactions (stop, panic, tempo range ...)
 
 Predictive playing: every detected beat gives the HMM's prediction of the next beat time and period;
@@ -34,7 +35,7 @@ from .control import EngineControls
 from .hmm import BeatTracker, OnlineBeat
 from .keypoints import OnlineKeypoints
 from .notes import STEPS_PER_BAR, STEPS_PER_BEAT, Note
-from .scheduler import NoteScheduler, ScheduledNote
+from .scheduler import ScheduledNote
 from .style import StyleProcessor
 
 log = logging.getLogger(__name__)
@@ -103,16 +104,17 @@ class PerformanceEngine:
 
     source: a frame source (``capture.CameraSource`` or ``VideoFileSource(realtime=True)``).
     estimator: pose (``pose.PoseEstimator``); activation: ``process_online(xy (17, 2)) -> float``.
-    generator: ``MusicGenerator``; scheduler: a started ``NoteScheduler`` (its sinks are the outputs);
-    osc: ``osc_out.OscOutput`` or None; clock: ``midi_out.MidiClock`` or None; journal: ``journal.JournalWriter`` or None.
+    generator: ``MusicGenerator``; sender: ``sender.SenderProcess`` (the note scheduler, MIDI port, clock and
+    OSC notes in a child process); osc: ``osc_out.OscOutput`` (beats, tempo, style) or None;
+    journal: ``journal.JournalWriter`` or None; latency_s: output latency the sender compensates (s).
     """
 
-    def __init__(self, source, estimator, activation, generator: MusicGenerator, scheduler: NoteScheduler,
-                 controls: EngineControls, osc=None, clock=None, journal=None, seed: int = 0,
+    def __init__(self, source, estimator, activation, generator: MusicGenerator, sender,
+                 controls: EngineControls, osc=None, journal=None, seed: int = 0, latency_s: float = 0.0,
                  record_keypoints: bool = True, stop_event: threading.Event | None = None):
         self.source, self.estimator, self.activation = source, estimator, activation
-        self.generator, self.scheduler, self.controls = generator, scheduler, controls
-        self.osc, self.clock, self.journal = osc, clock, journal
+        self.generator, self.sender, self.controls = generator, sender, controls
+        self.osc, self.journal, self.latency_s = osc, journal, latency_s
         self.record_keypoints = record_keypoints
         self.rng = np.random.default_rng(seed)
         self.stats = EngineStats()
@@ -135,11 +137,11 @@ class PerformanceEngine:
     # ---- control -------------------------------------------------------------------------------
     def _on_control(self, event: str, value) -> None:
         if event in ("stop", "panic"):
-            self.scheduler.stop()
-        if event == "stop" and self.clock is not None:
-            self.clock.stop()
-        if event == "start" and self.clock is not None:
-            self.clock.start()
+            self.sender.stop()
+        if event == "stop":
+            self.sender.clock_stop()
+        if event == "start":
+            self.sender.clock_start()
         if event == "tempo_range":
             self._retune.set()  # rebuilt by the analysis thread, which owns the tracker
         if event == "tempo_lock" and not value:
@@ -227,8 +229,14 @@ class PerformanceEngine:
         if self.controls.drums:
             pitch = CRASH if strength > 0.6 else SNARE
             now = time.monotonic()
-            self.scheduler.schedule(ScheduledNote(now + self.scheduler.latency_s, Note("drums", pitch, int(70 + 50 * strength), 0.0, 1.0), 0.12))
+            self._play(ScheduledNote(now + self.latency_s, Note("drums", pitch, int(70 + 50 * strength), 0.0, 1.0), 0.12))
             self.stats.accent_capture_to_send_ms.append(1e3 * (now - t_capture))
+
+    def _play(self, event: ScheduledNote) -> None:
+        """Hand a note to the sender and journal it at its intended time."""
+        if self.sender.schedule(event) and self.journal is not None:
+            note = event.note
+            self.journal.note(note.track, note.pitch, note.velocity, event.duration_s, t=event.time_s, channel=note.channel)
 
     def _on_beat(self, beat: OnlineBeat, t_beat: float) -> None:
         """A beat at ``t_beat``: report it, plan generation, schedule the next beat's notes."""
@@ -248,8 +256,7 @@ class PerformanceEngine:
         if self.journal is not None:
             self.journal.beat(index, position, bpm, beat.confidence, t=t_beat)
             self.journal.tempo(bpm, t=t_beat)
-        if self.clock is not None:
-            self.clock.set_bpm(bpm, beat_at=t_beat)
+        self.sender.set_bpm(bpm, beat_at=t_beat)
         bar = index // 4
         if position == 0:
             if index == 0:
@@ -283,15 +290,15 @@ class PerformanceEngine:
                 if (note.track == "drums" and not controls["drums"]) or (note.track == "piano" and not controls["piano"]):
                     continue
                 when = t_next + (note.step - first_step) * step_s
-                self.scheduler.schedule(ScheduledNote(when, note, max(0.05, note.duration * step_s)))
+                self._play(ScheduledNote(when, note, max(0.05, note.duration * step_s)))
 
     # ---- running -------------------------------------------------------------------------------
     def run(self) -> EngineStats:
         """Play until the source ends or ``stop_event`` is set; always ends with all notes off."""
         threads = [threading.Thread(target=fn, name=name, daemon=True)
                    for fn, name in ((self._capture, "capture"), (self._analysis, "analysis"), (self._generation, "generation"))]
-        if self.controls.running and self.clock is not None:
-            self.clock.start()
+        if self.controls.running:
+            self.sender.clock_start()
         for thread in threads:
             thread.start()
         try:
@@ -304,8 +311,7 @@ class PerformanceEngine:
             self.stop_event.set()
             self.requests.put(None)
             threads[2].join(timeout=5)
-            self.scheduler.stop()
-            if self.clock is not None:
-                self.clock.stop()
+            self.sender.stop()
+            self.sender.clock_stop()
             self.stats.dropped += getattr(self.source, "dropped", 0)
         return self.stats

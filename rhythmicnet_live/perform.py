@@ -1,7 +1,7 @@
 """``rhythmicnet-live perform``: build the live engine from the config and flags, run it, clean up.
 
-Whatever happens (end of the video, Ctrl-C, SIGTERM, an error), the scheduler sends every pending
-note-off and All Notes Off on every used channel before the MIDI port closes, and the journal is closed.
+Whatever happens (end of the video, Ctrl-C, SIGTERM, an error, even SIGKILL), the sender process sends every
+pending note-off and All Notes Off on every used channel before the MIDI port closes; the journal is closed.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import logging
 import signal
 import sys
 import threading
-import time
 from dataclasses import asdict
 from pathlib import Path
 
@@ -78,48 +77,34 @@ def perform(config, camera: int | None = None, video: Path | None = None, activa
     from .capture import CameraSource, VideoFileSource
     from .control import ControlServer
     from .engine import PerformanceEngine
-    from .journal import JournalWriter
-    from .midi_out import MidiClock, open_midi_output
+    from .journal import JournalWriter, new_journal_path
     from .osc_out import OscOutput
     from .pose import PoseEstimator
-    from .scheduler import NoteScheduler
+    from .sender import SenderProcess, SenderSpec
 
     with contextlib.ExitStack() as stack:
         source = CameraSource(camera) if camera is not None else VideoFileSource(video, realtime=True)
         stack.callback(source.close)
         estimator = stack.enter_context(PoseEstimator())
         generator = music_generator(seed, config.generation.piano, config.generation.top_k)
-        sinks = []
-        midi = clock = osc = journal = None
-        if config.midi.enabled:
-            midi = open_midi_output(config.midi.port, None if config.midi.api == "auto" else config.midi.api,
-                                    config.midi.virtual, config.midi.client_name)
-            stack.callback(midi.close)  # runs after the scheduler's all-notes-off below
-            sinks.append(midi)
-            if config.midi.clock:
-                clock = MidiClock(midi)
+        # The note scheduler, MIDI port, MIDI clock and OSC notes run in a child process: no engine thread can
+        # delay a note, and the child silences everything however this process ends.
+        sender = stack.enter_context(SenderProcess(SenderSpec.from_config(config)))
+        if sender.midi_port_name:
+            print(f"MIDI out: {sender.midi_port_name}", file=sys.stderr)
+        osc = journal = None
         if config.osc.enabled:
             osc = OscOutput(config.osc.host, config.osc.port, send_keypoints=config.osc.keypoints)
             stack.callback(osc.close)
-            sinks.append(osc)
         if config.journal.enabled:
-            if journal_path is None:
-                folder = Path(config.journal.dir)
-                folder.mkdir(parents=True, exist_ok=True)
-                journal_path = folder / time.strftime("take-%Y%m%d-%H%M%S.jsonl")
-            journal = JournalWriter(journal_path, fsync_interval_s=config.journal.fsync_interval_s)
-            stack.callback(journal.close)
-            sinks.append(journal)
+            journal_path = journal_path or new_journal_path(config.journal.dir)
+            journal = stack.enter_context(JournalWriter(journal_path, fsync_interval_s=config.journal.fsync_interval_s))
             print(f"recording to {journal_path}", file=sys.stderr)
-        scheduler = NoteScheduler(sinks, latency_s=config.scheduler.latency_s, max_pending=config.scheduler.max_pending,
-                                  max_late_s=config.scheduler.max_late_s).start()
-        stack.callback(scheduler.close)
         controls = config.engine_controls()
         controls.start()
         if config.control.enabled:
-            server = ControlServer(controls, config.control.host, config.control.port).start()
-            stack.callback(server.close)
-        engine = PerformanceEngine(source, estimator, activation or KinematicActivation(), generator, scheduler,
-                                   controls, osc=osc, clock=clock, journal=journal, seed=seed,
+            stack.enter_context(ControlServer(controls, config.control.host, config.control.port).start())
+        engine = PerformanceEngine(source, estimator, activation or KinematicActivation(), generator, sender,
+                                   controls, osc=osc, journal=journal, seed=seed, latency_s=config.scheduler.latency_s,
                                    record_keypoints=config.journal.keypoints, stop_event=stop_event)
         return engine.run()

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import FPS
 from .hmm import BeatTracker
 from .keypoints import Keypoints
 from .notes import STEPS_PER_BAR, STEPS_PER_BEAT

@@ -11,7 +11,6 @@ from collections import Counter
 from pathlib import Path
 
 import mido
-import pytest
 from pythonosc.osc_message import OscMessage
 from pythonosc.osc_message_builder import OscMessageBuilder
 
