@@ -54,6 +54,7 @@ class EngineStats:
     capture_to_decision_ms: capture timestamp to the end of the frame's analysis (notes scheduled).
     accent_capture_to_send_ms: capture of the frame that confirmed a sudden move to its accent's send.
     generation_ms / bar_s: time to generate each bar, and that bar's duration (s) at the tempo then.
+    jitter_ms: per MIDI/OSC message the sender sent, sent time minus intended time.
     """
 
     frames: int = 0
@@ -67,6 +68,7 @@ class EngineStats:
     accent_capture_to_send_ms: list[float] = field(default_factory=list)
     generation_ms: list[float] = field(default_factory=list)
     bar_s: list[float] = field(default_factory=list)
+    jitter_ms: list[float] = field(default_factory=list)
 
 
 class MusicGenerator:
@@ -311,7 +313,8 @@ class PerformanceEngine:
             self.stop_event.set()
             self.requests.put(None)
             threads[2].join(timeout=5)
-            self.sender.stop()
             self.sender.clock_stop()
+            self.stats.jitter_ms = [1e3 * (r.sent_s - r.due_s) for r in self.sender.records()]
+            self.sender.stop()
             self.stats.dropped += getattr(self.source, "dropped", 0)
         return self.stats
