@@ -205,8 +205,8 @@ class DrumGenerator:
         k = max(1, min(int(top_k), len(logits) - 1)) if top_k else len(logits) - 1
         top = np.argpartition(-logits, k - 1)[:k]
         z = logits[top] / temperature
-        p = np.exp(z - z.max())
-        return int(top[self.rng.choice(k, p=p / p.sum())])
+        cdf = np.cumsum(np.exp(z - z.max()))
+        return int(top[min(int(np.searchsorted(cdf, self.rng.random() * cdf[-1], side="right")), k - 1)])
 
     def generate_bar_matrices(self, taps, temperature: float = 1.0, top_k: int = 5) -> DrumBar:
         """The next bar as matrices (see DrumBar); advances the context by one bar.

@@ -219,3 +219,17 @@ def test_drum_midi_reads_back_on_channel_10(tmp_path):
     np.testing.assert_allclose([g[0] for g in got], want, atol=2e-3)  # one tick at 480 PPQ is ~1 ms
     assert [g[1:] for g in got] == [(n.pitch, n.velocity) for n in notes]
     assert steps_to_seconds([64.0], beats)[0] == pytest.approx(beats[16])
+
+
+@requires_models
+def test_generated_drums_to_midi_file(generator, tmp_path):
+    """A rhythm of 4 bars -> drum notes -> drums.mid that mido and pretty_midi read back on channel 10."""
+    generator.reset(seed=5)
+    notes = generator.generate([BEAT, BUSY, BEAT, BUSY])
+    beats = 0.25 + 0.5 * np.arange(17)  # 120 BPM, 4 bars
+    path = write_drum_midi(notes, beats, tmp_path / "drums.mid")
+    pm = pretty_midi.PrettyMIDI(str(path))
+    assert len(pm.instruments) == 1 and pm.instruments[0].is_drum and len(pm.instruments[0].notes) == len(notes)
+    assert {m.channel for m in mido.merge_tracks(mido.MidiFile(path).tracks) if m.type == "note_on"} == {DRUM_CHANNEL}
+    starts = np.sort([n.start for n in pm.instruments[0].notes])
+    assert starts[0] >= 0.25 - 0.5 * 0.125 - 1e-3 and starts[-1] < 0.25 + 8.0
