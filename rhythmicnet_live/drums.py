@@ -119,11 +119,10 @@ class DrumBar:
 
     def to_notes(self, bar_start_step: float) -> list[Note]:
         """Notes (track "drums", GM pitch, velocity 1..127) at bar_start_step + step + offset, sorted by time."""
-        notes = []
-        for step, drum in zip(*np.nonzero(self.hits)):
-            velocity = int(np.clip(round(float(self.velocities[step, drum]) * 127), 1, 127))
-            onset = max(0.0, bar_start_step + float(step) + float(self.offsets[step, drum]))
-            notes.append(Note("drums", DRUM_PITCHES[drum], velocity, onset, DRUM_NOTE_STEPS))
+        steps, drums = np.nonzero(self.hits)
+        velocities = np.clip(np.rint(self.velocities[steps, drums] * 127), 1, 127).astype(int).tolist()
+        onsets = np.maximum(0.0, bar_start_step + steps + self.offsets[steps, drums].astype(np.float64)).tolist()
+        notes = [Note("drums", DRUM_PITCHES[d], v, t, DRUM_NOTE_STEPS) for d, v, t in zip(drums.tolist(), velocities, onsets)]
         return sorted(notes, key=lambda n: (n.step, n.pitch))
 
 
