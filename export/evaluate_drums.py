@@ -51,7 +51,8 @@ def ndb(train_bins: np.ndarray, sample_bins: np.ndarray, k: int = N_BINS) -> int
     return int((z > ALPHA_Z).sum())
 
 
-def generate_test_bars(test: list[Performance], models: Path, n_samples: int, temperature: float, top_k: int) -> tuple[np.ndarray, float]:
+def generate_test_bars(test: list[Performance], models: Path, n_samples: int, temperature: float,
+                       top_k: int) -> tuple[np.ndarray, float]:
     """Generated hits (n_samples, 16, 9) from the test taps, bar by bar with context; and seconds per bar."""
     out, t0, seed = [], time.perf_counter(), 0
     gen = DrumGenerator(models_dir=models)
@@ -151,8 +152,10 @@ def main() -> None:
         "hits": {f"{args.split}_ndb_k50_T1_top5": ours_ndb[2], f"{args.split}_ndb_k50_T1_full": rows_ndb[3][2],
                  f"{args.split}_ndb_real_bars": rows_ndb[0][2], f"{args.split}_ndb_random_baseline": rows_ndb[1][2],
                  "ndb_samples": N_SAMPLES, "paper_ndb": PAPER["ndb"]},
-        "velocity_offsets": {f"{args.split}_mse_velocity_all_cells": round(v_all, 5), f"{args.split}_mse_offsets_all_cells": round(o_all, 5),
-                             f"{args.split}_mse_velocity_hit_cells": round(v_hit, 5), f"{args.split}_mse_offsets_hit_cells": round(o_hit, 5),
+        "velocity_offsets": {f"{args.split}_mse_velocity_all_cells": round(v_all, 5),
+                             f"{args.split}_mse_offsets_all_cells": round(o_all, 5),
+                             f"{args.split}_mse_velocity_hit_cells": round(v_hit, 5),
+                             f"{args.split}_mse_offsets_hit_cells": round(o_hit, 5),
                              "paper_mse_velocity": PAPER["mse_velocity"], "paper_mse_offsets": PAPER["mse_offsets"]},
         "table": {"ndb": [{"model": r[0], "bars": r[1], "ndb": r[2]} for r in rows_ndb],
                   "mse": [{"model": r[0], "velocity_all": r[1][0], "offsets_all": r[2][0], "velocity_hits": r[1][1],

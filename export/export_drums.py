@@ -89,7 +89,8 @@ def export_transformer(model: HitTransformer, out_dir: Path) -> tuple[Path, Path
 def export_unet(model: VelocityOffsetUNet, out_dir: Path) -> Path:
     path = out_dir / "drums_unet.onnx"
     hits = torch.randint(0, 2, (2, 9, 32)).float()
-    _export(model.eval(), (hits,), path, ["hits"], ["velocities", "offsets"], {"hits": {0: torch.export.Dim("batch", min=1, max=4096)}})
+    batch = torch.export.Dim("batch", min=1, max=4096)
+    _export(model.eval(), (hits,), path, ["hits"], ["velocities", "offsets"], {"hits": {0: batch}})
     return path
 
 
@@ -138,7 +139,8 @@ def torch_models_from_onnx(models_dir: Path = MODELS_DIR) -> tuple[HitTransforme
     models_dir = Path(models_dir)
     weights = {**_initializers(models_dir / "drums_encoder.onnx", "model."),
                **_initializers(models_dir / "drums_decoder.onnx", "model.")}
-    heads = onnx.load(str(models_dir / "drums_decoder.onnx"), load_external_data=False).graph.input[4].type.tensor_type.shape.dim[2].dim_value
+    decoder = onnx.load(str(models_dir / "drums_decoder.onnx"), load_external_data=False)
+    heads = decoder.graph.input[4].type.tensor_type.shape.dim[2].dim_value  # past_k (L, 1, H, P, D)
     vocab_size, width = weights["tok_emb.weight"].shape
     layers = len({k.split(".")[1] for k in weights if k.startswith("decoder.")})
     transformer = HitTransformer(vocab_size, width=width, layers=layers, heads=heads,
@@ -163,7 +165,8 @@ def load_checkpoints(ckpt_dir: Path) -> tuple[HitTransformer, VelocityOffsetUNet
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checkpoints", type=Path, default=RUNS)
-    parser.add_argument("--metrics", type=Path, default=RUNS / "metrics.json", help="JSON from export/evaluate_drums.py (optional)")
+    parser.add_argument("--metrics", type=Path, default=RUNS / "metrics.json",
+                        help="JSON from export/evaluate_drums.py (optional)")
     parser.add_argument("--out", type=Path, default=MODELS_DIR)
     parser.add_argument("--register-only", action="store_true",
                         help="only (re)write the manifest entries of the exported files, e.g. with new metrics")
@@ -191,10 +194,12 @@ def main() -> None:
     common = {"version": version, "training_data": GMD, "models_dir": args.out}
     register_model("drums_encoder", enc_path, description=(
         "Rhythm2Drum hits transformer, encoder: rhythm taps (1, S) of up to 5 bars of 16th steps -> memory (1, S, 128) "
-        "and the decoder layers' cross-attention keys/values (3, 1, 4, S, 32); block-causal by bar"), metrics={"parity_max_abs": tf_err, **train_info["transformer"]}, **common)
+        "and the decoder layers' cross-attention keys/values (3, 1, 4, S, 32); block-causal by bar"),
+        metrics={"parity_max_abs": tf_err, **train_info["transformer"]}, **common)
     register_model("drums_decoder", dec_path, description=(
         "Rhythm2Drum hits transformer, decoder step with KV cache: hit tokens (1, n) at window steps P..P+n-1, encoder memory, "
-        "cross_k/cross_v, past_k/past_v (3, 1, 4, P, 32) -> logits (1, n, V) and the cache with n more steps. Context: up to 4 earlier bars"),
+        "cross_k/cross_v, past_k/past_v (3, 1, 4, P, 32) -> logits (1, n, V) and the cache with n more steps. "
+        "Context: up to 4 earlier bars"),
         metrics={"parity_max_abs": tf_err, **metrics.get("hits", {})}, extra={"vocabulary": VOCAB_FILE, "vocab_size": vocab.size},
         **common)
     register_model("drums_unet", unet_path, description=(
