@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .notes import DRUM_PITCHES, STEPS_PER_BAR, STEPS_PER_BEAT, Note
+from .notes import DRUM_PITCHES, STEPS_PER_BAR, Note
 
 N_DRUMS = len(DRUM_PITCHES)
 #: Bars of context the decoder sees before the bar it generates (training windows are CONTEXT_BARS + 1 bars).
@@ -247,47 +247,3 @@ class DrumGenerator:
         for taps in np.asarray(taps_bars):
             notes += self.generate_bar(taps, temperature, top_k)
         return notes
-
-
-def _check_beats(beat_times) -> np.ndarray:
-    beats = np.asarray(beat_times, dtype=np.float64)
-    if beats.ndim != 1 or len(beats) < 2 or np.any(np.diff(beats) <= 0):
-        raise ValueError("beat_times must be at least 2 strictly increasing times in seconds")
-    return beats
-
-
-def steps_to_seconds(steps, beat_times) -> np.ndarray:
-    """16th steps -> seconds through a beat grid: step s lies at beat s / 4, linear between beat times and
-    extrapolated with the first/last beat interval outside them. beat_times: (n >= 2,) increasing seconds."""
-    beats = _check_beats(beat_times)
-    b = np.asarray(steps, dtype=np.float64) / STEPS_PER_BEAT
-    last = len(beats) - 1
-    out = np.interp(b, np.arange(len(beats)), beats)
-    out = np.where(b < 0, beats[0] + b * (beats[1] - beats[0]), out)
-    return np.where(b > last, beats[-1] + (b - last) * (beats[-1] - beats[-2]), out)
-
-
-def write_drum_midi(notes: list[Note], beat_times, path: Path, resolution: int = 480) -> Path:
-    """Write the drum notes as a GM drum track (MIDI channel 10) placed on the beat grid (seconds).
-
-    One tempo (the median of the beat grid, so a DAW's bar lines fall near the beats) and 4/4; each note
-    sounds at steps_to_seconds(note.step) for note.duration steps.
-    """
-    import pretty_midi
-
-    beats = _check_beats(beat_times)
-    drums = [n for n in notes if n.track == "drums"]
-    starts = steps_to_seconds([n.step for n in drums], beats)
-    ends = steps_to_seconds([n.step + n.duration for n in drums], beats)
-    bpm = 60.0 / float(np.median(np.diff(beats)))
-    pm = pretty_midi.PrettyMIDI(resolution=resolution, initial_tempo=bpm)
-    pm.time_signature_changes.append(pretty_midi.TimeSignature(4, 4, 0.0))
-    track = pretty_midi.Instrument(program=0, is_drum=True, name="Drums")
-    for note, start, end in zip(drums, starts, ends):
-        track.notes.append(pretty_midi.Note(velocity=note.velocity, pitch=note.pitch, start=max(0.0, float(start)),
-                                            end=max(float(end), float(start) + 1e-3)))
-    pm.instruments.append(track)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pm.write(str(path))
-    return path

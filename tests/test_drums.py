@@ -15,9 +15,8 @@ from rhythmicnet_live.drums import (
     HitVocabulary,
     hits_to_masks,
     masks_to_hits,
-    steps_to_seconds,
-    write_drum_midi,
 )
+from rhythmicnet_live.midi_file import steps_to_seconds, write_take_midi
 from rhythmicnet_live.models import MODELS_DIR, has_model
 from rhythmicnet_live.notes import DRUM_CHANNEL, DRUM_PITCHES, Note
 
@@ -207,7 +206,7 @@ def test_drum_midi_reads_back_on_channel_10(tmp_path):
     beats = 0.5 + np.cumsum(np.r_[0, np.full(15, 0.5), np.full(16, 0.45)])  # 120 BPM speeding up to ~133
     notes = [Note("drums", 36, 100, 0.0, 0.5), Note("drums", 42, 60, 2.1, 0.5), Note("drums", 38, 90, 4.0, 0.5),
              Note("drums", 49, 120, 64.0, 0.5), Note("drums", 51, 30, 70.0, 0.5)]
-    path = write_drum_midi(notes, beats, tmp_path / "drums.mid")
+    path = write_take_midi(notes, beats, tmp_path / "drums.mid")
     mid = mido.MidiFile(path)
     note_ons = [m for m in mido.merge_tracks(mid.tracks) if m.type == "note_on" and m.velocity > 0]
     assert len(note_ons) == len(notes) and all(m.channel == DRUM_CHANNEL for m in note_ons)
@@ -227,7 +226,7 @@ def test_generated_drums_to_midi_file(generator, tmp_path):
     generator.reset(seed=5)
     notes = generator.generate([BEAT, BUSY, BEAT, BUSY])
     beats = 0.25 + 0.5 * np.arange(17)  # 120 BPM, 4 bars
-    path = write_drum_midi(notes, beats, tmp_path / "drums.mid")
+    path = write_take_midi(notes, beats, tmp_path / "drums.mid")
     pm = pretty_midi.PrettyMIDI(str(path))
     assert len(pm.instruments) == 1 and pm.instruments[0].is_drum and len(pm.instruments[0].notes) == len(notes)
     assert {m.channel for m in mido.merge_tracks(mido.MidiFile(path).tracks) if m.type == "note_on"} == {DRUM_CHANNEL}
