@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 from dataclasses import dataclass, replace
 from multiprocessing import get_context
@@ -209,12 +210,22 @@ def split_inner(dancers: list[str], seed: int) -> tuple[list[str], list[str]]:
 _SHARED: tuple[list[View], list[EvalItem]] = ([], [])
 
 
-def fold_job(args: tuple) -> tuple[str, int, dict, dict]:
-    """Train one row on one fold; returns (row, fold, {row name: {sequence name: activation}}, training info).
+def task_file(row: str, fold: int) -> Path:
+    return RUNS / "cv" / f"{row}_fold{fold}.npz"
+
+
+def fold_job(args: tuple) -> tuple[str, int, dict] | None:
+    """Train one row on one fold and save its held-out activations to ``task_file`` (rows ``<row>|<sequence>``).
 
     The full model is also run at every lookahead in ``SWEEP`` (rows ``<FULL> L=<L>``), from the same weights.
+    A task another process has claimed (``.claim`` file) is skipped, so several processes can share the work.
     """
     row, fold, cfg, settings, test_dancers, seed = args
+    path = task_file(row, fold)
+    try:
+        os.close(os.open(path.with_suffix(".claim"), os.O_CREAT | os.O_EXCL))
+    except FileExistsError:
+        return None
     views, items = _SHARED
     torch.set_num_threads(1)
     train_dancers = sorted({v.dancer for v in views} - set(test_dancers))
@@ -230,27 +241,42 @@ def fold_job(args: tuple) -> tuple[str, int, dict, dict]:
         for lookahead in SWEEP:
             model.set_lookahead(lookahead)
             acts[f"{FULL} L={lookahead}"] = {it.seq.name: predict(model, it.xy) for it in test}
-    return row, fold, acts, info
+    np.savez(path, info=json.dumps(info), **{f"{r}|{name}": a for r, d in acts.items() for name, a in d.items()})
+    return row, fold, info
 
 
-def cross_validate(rows: dict[str, BeatNetConfig], seqs: list[Sequence], items: list[EvalItem], views: list[View],
-                   folds: list[list[str]], settings: TrainSettings, jobs: int, seed: int) -> dict[str, dict]:
-    """{row: {sequence name: held-out activation}} for every row, each sequence predicted by the fold that held it out."""
+def load_results(folds: int) -> tuple[dict[str, dict], dict[str, set]]:
+    """({row name: {sequence: activation}}, {row name: folds done}) from the saved task files."""
+    acts: dict[str, dict] = {}
+    done: dict[str, set] = {}
+    for path in sorted((RUNS / "cv").glob("*_fold*.npz")):
+        fold = int(path.stem.rsplit("_fold", 1)[1])
+        with np.load(path) as data:
+            for key in data.files:
+                if key == "info":
+                    continue
+                row, name = key.split("|", 1)
+                acts.setdefault(row, {})[name] = data[key]
+                done.setdefault(row, set()).add(fold)
+    return acts, done
+
+
+def cross_validate(rows: dict[str, BeatNetConfig], views: list[View], items: list[EvalItem],
+                   folds: list[list[str]], settings: TrainSettings, jobs: int, seed: int) -> None:
+    """Train every (row, fold) not yet done or claimed; the full model and the TCN first, then fold by fold."""
     global _SHARED
     _SHARED = (views, items)
-    order = sorted(rows, key=lambda r: not r.startswith(FULL))  # the full model first: earliest feedback
-    tasks = [(row, f, rows[row], settings, folds[f], seed) for row in order for f in range(len(folds))]
-    out: dict[str, dict] = {}
-    infos = {}
-    ctx = get_context("fork")
-    with ctx.Pool(jobs) as pool:
-        for row, fold, acts, info in pool.imap_unordered(fold_job, tasks):
-            for name, by_seq in acts.items():
-                out.setdefault(name, {}).update(by_seq)
-            infos[f"{row} fold {fold}"] = info
-            print(f"  done {row} fold {fold}: best step {info['best_step']}, val loss {info['val_loss']:.4f}, "
-                  f"{info['seconds']:.0f}s", flush=True)
-    return out
+    (RUNS / "cv").mkdir(parents=True, exist_ok=True)
+    first = [r for r in (FULL, "TCN") if r in rows]
+    tasks = [(row, f, rows[row], settings, folds[f], seed) for row in first for f in range(len(folds))]
+    tasks += [(row, f, rows[row], settings, folds[f], seed) for f in range(len(folds)) for row in rows if row not in first]
+    tasks = [t for t in tasks if not task_file(t[0], t[1]).with_suffix(".claim").exists()]
+    with get_context("fork").Pool(jobs) as pool:
+        for result in pool.imap_unordered(fold_job, tasks):
+            if result:
+                row, fold, info = result
+                print(f"  done {row} fold {fold}: best step {info['best_step']}, val loss {info['val_loss']:.4f}, "
+                      f"{info['seconds']:.0f}s", flush=True)
 
 
 def table_rows(acts: dict[str, dict], items: list[EvalItem], min_bpm: float, max_bpm: float, skip: float,
@@ -268,10 +294,50 @@ def summary(rows: list[Row]) -> dict:
     return {r.name: r.mean() for r in rows}
 
 
+def report(acts: dict[str, dict], done: dict[str, set], items: list[EvalItem], folds: list[list[str]], title: str,
+           args: argparse.Namespace) -> None:
+    """Print and save the tables: baselines + full model + lookahead sweep on every fold finished by all of
+    them, and the whole ablation on the folds every row has finished (named in the titles)."""
+    def on(fold_ids: set) -> list[EvalItem]:
+        dancers = {d for f in fold_ids for d in folds[f]}
+        return [it for it in items if it.seq.dancer in dancers]
+
+    texts, summaries = [], {}
+    main_rows = ["TCN", FULL] + [f"{FULL} L={la}" for la in SWEEP]
+    common = set.intersection(*(done.get(r, set()) for r in main_rows))
+    if common:
+        sel = on(common)
+        table = table_rows({r: acts[r] for r in ("TCN", FULL)}, sel, args.min_bpm, args.max_bpm, args.skip,
+                           madmom_for=(FULL,))
+        texts.append(format_table(table, f"{title}\nbaselines and full model: folds {sorted(common)} of {len(folds)}, "
+                                         f"{len(sel)} sequences"))
+        summaries["rows"] = summary(table)
+        sweep = table_rows({f"{FULL} L={la}": acts[f"{FULL} L={la}"] for la in SWEEP}, sel, args.min_bpm,
+                           args.max_bpm, args.skip)[3:]
+        texts.append(format_table(sweep, f"lookahead sweep (same weights; L frames = L x {1000 / FPS:.1f} ms latency), "
+                                         f"folds {sorted(common)}"))
+        summaries["lookahead_sweep"] = summary(sweep)
+    all_rows = list(ABLATION)
+    common_all = set.intersection(*(done.get(r, set()) for r in all_rows))
+    if common_all:
+        sel = on(common_all)
+        table = table_rows({r: acts[r] for r in all_rows}, sel, args.min_bpm, args.max_bpm, args.skip)
+        texts.append(format_table(table, f"ablation (Table 1 rows): folds {sorted(common_all)} of {len(folds)}, "
+                                         f"{len(sel)} sequences"))
+        summaries["ablation"] = summary(table)
+    summaries.update({"title": title, "folds": folds, "folds_done": {r: sorted(f) for r, f in done.items()},
+                      "config": BeatNetConfig(lookahead=args.lookahead, window=args.window).to_dict()})
+    text = "\n\n".join(texts)
+    print(text)
+    (RUNS / f"ablation_L{args.lookahead}.txt").write_text(text + "\n")
+    (RUNS / f"ablation_L{args.lookahead}.json").write_text(json.dumps(summaries, indent=1))
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", default=str(SHARED_AISTPP))
     parser.add_argument("--ablation", action="store_true", help="Table 1: every row, k-fold by dancer")
+    parser.add_argument("--eval-only", action="store_true", help="tables from the saved fold results, no training")
     parser.add_argument("--final", action="store_true", help="train on all dancers, export ONNX, register")
     parser.add_argument("--folds", type=int, default=4)
     parser.add_argument("--lookahead", type=int, default=4, help="L, frames (ablation rows and final model)")
@@ -299,21 +365,10 @@ def main(argv: list[str] | None = None) -> None:
 
     if args.ablation:
         rows = {name: replace(base, **kw) for name, kw in ABLATION.items()}
-        acts = cross_validate(rows, seqs, items, views, folds, settings, args.jobs, args.seed)
-        table = table_rows({name: acts[name] for name in ABLATION}, items, args.min_bpm, args.max_bpm, args.skip,
-                           madmom_for=(FULL,))
-        text = format_table(table, title)
-        sweep = table_rows({f"{FULL} L={la}": acts[f"{FULL} L={la}"] for la in SWEEP}, items, args.min_bpm,
-                           args.max_bpm, args.skip)
-        sweep_text = format_table(sweep[2:], title.replace(f"L = {args.lookahead} frames, ", "lookahead sweep (L frames "
-                                  f"= L x {1000 / FPS:.0f} ms latency), same weights, ")) + "\n"
-        print(text + "\n\n" + sweep_text)
-        (RUNS / f"ablation_L{args.lookahead}.txt").write_text(text + "\n\n" + sweep_text)
-        (RUNS / f"ablation_L{args.lookahead}.json").write_text(json.dumps(
-            {"title": title, "rows": summary(table), "lookahead_sweep": summary(sweep[2:]), "folds": folds,
-             "settings": settings.__dict__, "config": base.to_dict()}, indent=1))
-        np.savez(RUNS / f"ablation_L{args.lookahead}_acts.npz",
-                 **{f"{r}|{s}": a for r, d in acts.items() for s, a in d.items()})
+        if not args.eval_only:
+            cross_validate(rows, views, items, folds, settings, args.jobs, args.seed)
+        acts, done = load_results(args.folds)
+        report(acts, done, items, folds, title, args)
 
     if args.final:
         from .export_beat_model import export_and_register

@@ -21,11 +21,13 @@ and the previous one: a gap never makes a fake velocity) and an observed mask (1
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from . import FPS
 from .activation import KinematicActivation
-from .models import has_model, load_session, read_manifest
+from .models import MODELS_DIR, has_model, load_session, read_manifest
 
 MODEL_NAME = "beat_model"
 VELOCITY_SCALE = 10.0
@@ -66,9 +68,9 @@ class ModelActivation:
     Output: activation in [0, 1] per frame at ``FPS``; NaN where no body was seen in that frame.
     """
 
-    def __init__(self, chunk: int = 256, threads: int = 1):
-        self.session = load_session(MODEL_NAME, threads=threads)
-        entry = read_manifest()["models"][MODEL_NAME]
+    def __init__(self, chunk: int = 256, threads: int = 1, models_dir: Path = MODELS_DIR):
+        self.session = load_session(MODEL_NAME, models_dir, threads=threads)
+        entry = read_manifest(models_dir)["models"][MODEL_NAME]
         shapes = {i["name"]: i["shape"] for i in entry["inputs"]}
         self.delay = int(entry["lookahead_frames"])
         self.history = int(shapes["hist"][1])
@@ -123,6 +125,6 @@ class ModelActivation:
         return out
 
 
-def default_activation() -> ModelActivation | KinematicActivation:
-    """The trained beat model when ``models_onnx`` ships it, else the no-learning kinematic activation."""
-    return ModelActivation() if has_model(MODEL_NAME) else KinematicActivation()
+def default_activation(models_dir: Path = MODELS_DIR) -> ModelActivation | KinematicActivation:
+    """The trained beat model when ``models_dir`` ships it, else the no-learning kinematic activation."""
+    return ModelActivation(models_dir=models_dir) if has_model(MODEL_NAME, models_dir) else KinematicActivation()

@@ -1,4 +1,4 @@
-"""Beat model: input features, ONNX export parity (needs torch), and the runtime ModelActivation."""
+"""Beat model: input features, ONNX export parity and streaming (need torch), the runtime ModelActivation."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import pytest
 
 from rhythmicnet_live.activation import KinematicActivation
 from rhythmicnet_live.beat_model import VELOCITY_SCALE, ModelActivation, beat_features, default_activation
-from rhythmicnet_live.models import has_model
+
+LOOKAHEAD = 2
 
 
 def dance(frames: int = 150, seed: int = 0) -> np.ndarray:
@@ -33,16 +34,32 @@ def test_features_fill_gaps_without_fake_velocity():
     assert feats[0, :, 2:4].sum() == 0  # the first frame has no previous frame
 
 
-def test_onnx_export_matches_pytorch_and_streams(tmp_path):
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    """A small random BeatNet exported and registered in a temporary models folder: (model, folder)."""
     torch = pytest.importorskip("torch")
     pytest.importorskip("onnxscript")
     from export.beat_model import BeatNet, BeatNetConfig
-    from export.export_beat_model import export_onnx, parity
+    from export.export_beat_model import export_onnx
+    from export.manifest import register_model
 
     torch.manual_seed(0)
-    model = BeatNet(BeatNetConfig(channels=(8, 8, 16), width=16, window=12, lookahead=2)).eval()
-    path = export_onnx(model, tmp_path / "beat.onnx")
-    assert parity(model, path, lengths=(1, 57)) < 1e-4
+    model = BeatNet(BeatNetConfig(channels=(8, 8, 16), width=16, window=12, lookahead=LOOKAHEAD,
+                                  max_lookahead=LOOKAHEAD)).eval()
+    folder = tmp_path_factory.mktemp("models")
+    path = export_onnx(model, folder / "beat_model.onnx")
+    register_model("beat_model", path, version="test", training_data=[], metrics={}, description="test",
+                   extra={"lookahead_frames": LOOKAHEAD}, models_dir=folder)
+    return model, folder
+
+
+def test_onnx_export_matches_pytorch_and_streams(exported):
+    import torch
+
+    from export.export_beat_model import parity
+
+    model, folder = exported
+    assert parity(model, folder / "beat_model.onnx", lengths=(1, 57)) < 1e-4
     # Frame by frame through the state equals the whole clip at once (L frames later).
     feats = torch.randn(1, 40, 17, 5)
     with torch.no_grad():
@@ -51,26 +68,27 @@ def test_onnx_export_matches_pytorch_and_streams(tmp_path):
         streamed = []
         for t in range(40):
             act, cache, hist, valid = model.step(feats[:, t:t + 1], cache, hist, valid)
-            streamed.append(float(act[0, -1 - 2]))
-    np.testing.assert_allclose(streamed[2:], whole[:38].numpy(), atol=1e-5)
+            streamed.append(float(act[0, -1 - LOOKAHEAD]))
+    np.testing.assert_allclose(streamed[LOOKAHEAD:], whole[:40 - LOOKAHEAD].numpy(), atol=1e-5)
 
 
-@pytest.mark.skipif(not has_model("beat_model"), reason="beat model not shipped")
-def test_model_activation_online_equals_offline_with_gaps():
+def test_model_activation_online_equals_offline_with_gaps(exported):
+    _, folder = exported
     xy = dance(300)
     xy[100:110] = np.nan
-    act = ModelActivation(chunk=64)
+    act = ModelActivation(chunk=64, models_dir=folder)
+    assert act.delay == LOOKAHEAD
     offline = act.process_offline(xy)
     online = np.array([act.process_online(frame, reset=(i == 0)) for i, frame in enumerate(xy)])
-    d = act.delay
-    assert offline.shape == (300,) and np.isnan(offline[100:110]).all()
+    assert offline.shape == (300,) and np.isnan(offline[100:110]).all() and np.isfinite(offline[110:]).all()
     ok = np.isfinite(offline)
     assert ((offline[ok] >= 0) & (offline[ok] <= 1)).all()
-    # online output at frame t is the activation of frame t - L (final once t has been seen)
-    np.testing.assert_allclose(online[d:][ok[:-d or None]], offline[:300 - d][ok[:-d or None]], atol=1e-5)
-    assert np.isnan(online[:d]).all()
+    # the online value at frame t is the activation of frame t - L
+    assert np.isnan(online[:LOOKAHEAD]).all()
+    np.testing.assert_allclose(online[LOOKAHEAD:], offline[:-LOOKAHEAD], atol=1e-5)
 
 
-def test_default_activation_matches_what_is_shipped():
-    expected = ModelActivation if has_model("beat_model") else KinematicActivation
-    assert isinstance(default_activation(), expected)
+def test_default_activation_follows_the_manifest(exported, tmp_path):
+    _, folder = exported
+    assert isinstance(default_activation(folder), ModelActivation)
+    assert isinstance(default_activation(tmp_path), KinematicActivation)
