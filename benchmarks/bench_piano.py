@@ -4,7 +4,7 @@ Plays a continuous stream of bars with the memory carried (a rock beat, a half-t
 a busy 16th-note bar in turn) and prints p50 / p95 / max per bar, the decoder tokens per bar and the time per
 token, against the 2000 ms a 4/4 bar lasts at 120 BPM.
 
-    python benchmarks/bench_piano.py [--bars 200 --temperature 1.0 --top-k 5]
+    python benchmarks/bench_piano.py [--bars 200 --temperature 1.0 --top-k 20]
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bars", type=int, default=200)
     parser.add_argument("--temperature", type=float, default=1.0)
-    parser.add_argument("--top-k", type=int, default=5)
+    parser.add_argument("--top-k", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 

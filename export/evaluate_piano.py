@@ -8,9 +8,13 @@ Rows: the held-out piano itself ("Dataset"), the shipped ONNX model with memory,
 * PCH / NLH: overlap area (sum of minima) between each sample's normalised pitch-class / note-length histogram
   and the histogram of the whole held-out set, averaged over samples (the Dataset row scores real segments the
   same way). Larger is better.
+  "in-scale": fraction of a sample's notes inside its best-fitting diatonic scale (tonal consistency; the
+  per-sample PCH overlap rewards a sample that wanders through keys, since the held-out set mixes all keys).
+  "on drum steps": fraction of piano onsets on a 16th step where the drums hit (rhythmic coupling).
+  "PCH set" / "NLH set": the overlap of the whole row's histogram with the held-out set's (set level).
 * NLL: teacher-forced validation NLL per piano token (nats), PyTorch checkpoint, on every held-out segment.
 
-    python -m export.evaluate_piano [--segments 40 --bars 8 --temperature 1.0 --top-k 5]
+    python -m export.evaluate_piano [--segments 80 --bars 8 --temperature 1.0 --top-k 20]
 """
 
 from __future__ import annotations
@@ -51,6 +55,15 @@ def nlh(notes: list[Note]) -> np.ndarray:
     return h / max(h.sum(), 1.0)
 
 
+MAJOR = np.array([0, 2, 4, 5, 7, 9, 11])
+
+
+def in_scale(notes: list[Note]) -> float:
+    """Fraction of notes inside the best-fitting diatonic (major / natural minor) scale: tonal consistency."""
+    h = np.bincount([n.pitch % 12 for n in notes], minlength=12)
+    return float(max(h[(MAJOR + r) % 12].sum() for r in range(12)) / max(h.sum(), 1))
+
+
 def sample_stats(bars: list[list[Note]]) -> dict:
     """PC/bar, PI, IOI of one sample (a list of bars of notes with bar-relative steps)."""
     counts = [len({n.pitch for n in b}) for b in bars if b]
@@ -66,7 +79,15 @@ def sample_stats(bars: list[list[Note]]) -> dict:
     }
 
 
-def score_rows(samples: dict[str, list[list[list[Note]]]], reference: list[list[list[Note]]]) -> dict:
+def on_drums(piano: list[list[Note]], drums: list[list[Note]]) -> float:
+    """Fraction of a sample's piano onsets (16th steps) that fall on a step with a drum hit."""
+    hits = {(i, int(round(n.step))) for i, b in enumerate(drums) for n in b}
+    onsets = {(i, int(n.step)) for i, b in enumerate(piano) for n in b}
+    return len(onsets & hits) / max(len(onsets), 1)
+
+
+def score_rows(samples: dict[str, list[list[list[Note]]]], reference: list[list[list[Note]]],
+               drums: list[list[list[Note]]]) -> dict:
     all_ref = [n for s in reference for b in s for n in b]
     ref_pch, ref_nlh = pch(all_ref), nlh(all_ref)
     rows = {}
@@ -79,6 +100,10 @@ def score_rows(samples: dict[str, list[list[list[Note]]]], reference: list[list[
             "ioi": float(np.nanmean([s["ioi"] for s in stats])),
             "pch": float(np.mean([np.minimum(pch(s["notes"]), ref_pch).sum() for s in played])) if played else 0.0,
             "nlh": float(np.mean([np.minimum(nlh(s["notes"]), ref_nlh).sum() for s in played])) if played else 0.0,
+            "on_drums": float(np.mean([on_drums(p, d) for p, d in zip(sample_list, drums)])),
+            "in_scale": float(np.mean([in_scale(s["notes"]) for s in played])) if played else 0.0,
+            "pch_set": float(np.minimum(pch([n for st in stats for n in st["notes"]]), ref_pch).sum()),
+            "nlh_set": float(np.minimum(nlh([n for st in stats for n in st["notes"]]), ref_nlh).sum()),
             "notes_per_bar": float(np.mean([len(s["notes"]) for s in stats]) / len(sample_list[0])),
             "silent_samples": len(stats) - len(played),
         }
@@ -100,10 +125,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checkpoint", type=Path, default=CHECKPOINT)
     parser.add_argument("--models-dir", type=Path, default=MODELS_DIR)
-    parser.add_argument("--segments", type=int, default=40, help="held-out samples per row")
+    parser.add_argument("--segments", type=int, default=80, help="held-out samples per row")
     parser.add_argument("--bars", type=int, default=8, help="bars per sample")
     parser.add_argument("--temperature", type=float, default=1.0)
-    parser.add_argument("--top-k", type=int, default=5)
+    parser.add_argument("--top-k", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=EVAL_JSON)
     args = parser.parse_args()
@@ -134,7 +159,7 @@ def main() -> None:
             out.append(bars)
             latency += times
         samples[name] = out
-    rows = score_rows(samples, reference)
+    rows = score_rows(samples, reference, drums)
 
     val_items = segment_items(held, 6)
     rows["Drum2Piano (memory)"]["nll"] = nll(model, val_items, vocab, use_mem=True, drums=True)
@@ -146,12 +171,12 @@ def main() -> None:
           f"6-bar segments; temperature {args.temperature}, top-k {args.top_k}, seed {args.seed}")
     print(f"generation time per bar (ms, onnxruntime, 1 thread): p50 {np.percentile(lat, 50):.1f}, "
           f"p95 {np.percentile(lat, 95):.1f} over {len(lat)} bars\n")
-    print("| row | PC/bar | PI | IOI (s) | PCH ↑ | NLH ↑ | NLL ↓ | notes/bar |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| row | PC/bar | PI | IOI (s) | PCH ↑ | NLH ↑ | NLL ↓ | notes/bar | PCH set | NLH set | in-scale | on drum steps |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for name, r in rows.items():
         nll_s = f"{r['nll']:.3f}" if "nll" in r else "-"
         print(f"| {name} | {r['pc_bar']:.2f} | {r['pi']:.2f} | {r['ioi']:.3f} | {r['pch']:.3f} | {r['nlh']:.3f} "
-              f"| {nll_s} | {r['notes_per_bar']:.1f} |")
+              f"| {nll_s} | {r['notes_per_bar']:.1f} | {r['pch_set']:.3f} | {r['nlh_set']:.3f} | {r['in_scale']:.3f} | {r['on_drums']:.3f} |")
     print("\npaper (Lakh MIDI, 50M-parameter model): " + "; ".join(
         f"{k}: PC/bar {v[0]}, PI {v[1]}, IOI {v[2]}" + (f", PCH {v[3]}, NLH {v[4]}, NLL {v[5]}" if v[3] else "")
         for k, v in PAPER.items()))

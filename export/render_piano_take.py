@@ -59,7 +59,7 @@ def main() -> None:
     parser.add_argument("--song", type=int, default=0, help="index of the held-out song")
     parser.add_argument("--bars", type=int, default=16)
     parser.add_argument("--temperature", type=float, default=1.0)
-    parser.add_argument("--top-k", type=int, default=5)
+    parser.add_argument("--top-k", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path("out/piano_take"))
     args = parser.parse_args()

@@ -191,7 +191,7 @@ class Grammar:
     """Which REMI tokens may come next in a piano bar, so that every sampled bar is well-formed.
 
     A bar is: Bar, then groups of Position_p (p strictly increasing), an optional Chord, and one or more
-    notes Pitch -> Velocity -> Duration. The bar ends when the model samples the next Bar token, or is forced to
+    notes Pitch -> Velocity -> Duration (each pitch at most once per position). The bar ends when the model samples the next Bar token, or is forced to
     end before ``max_bar_tokens`` (a note is never cut). Tempo, special and out-of-range tokens never appear.
     """
 
@@ -220,17 +220,28 @@ class Grammar:
             return self.velocity
         if last == "Velocity":
             return self.duration
+        position, used = -1, []  # the current position and the pitches already played there
+        for t in reversed(ids):
+            kind = v.kind(t)
+            if kind == "Position":
+                position = int(v.value(t))
+                break
+            if kind == "Pitch":
+                used.append(t)
+        pitch = self.pitch
+        if used:
+            pitch = pitch.copy()
+            pitch[used] = False  # one note per pitch and position
         if last == "Position" and len(ids) + 4 <= v.max_bar_tokens:  # Chord, Pitch, Velocity, Duration
-            return self.pitch | self.chord
+            return pitch | self.chord
         if last in ("Position", "Chord"):
-            return self.pitch
+            return pitch
         # after Bar (start of the bar) or after a complete note; a new note must fit before max_bar_tokens
         allowed = self.bar
-        position = next((int(v.value(t)) for t in reversed(ids) if v.kind(t) == "Position"), -1)
         if len(ids) + 4 <= v.max_bar_tokens:  # Position, Pitch, Velocity, Duration
             allowed = allowed | self.positions[position + 1]
         if last == "Duration" and len(ids) + 3 <= v.max_bar_tokens:  # Pitch, Velocity, Duration
-            allowed = allowed | self.pitch
+            allowed = allowed | pitch
         return allowed
 
     def is_well_formed(self, ids: list[int]) -> bool:
@@ -306,7 +317,7 @@ class PianoGenerator:
         if seed is not None:
             self.rng = np.random.default_rng(seed)
 
-    def generate_bar(self, drum_notes: list[Note], temperature: float = 1.0, top_k: int = 5,
+    def generate_bar(self, drum_notes: list[Note], temperature: float = 1.0, top_k: int = 20,
                      bpm: float = 120.0) -> list[Note]:
         """The piano Notes of one bar (steps relative to the bar start) for this bar of drums; updates the memory.
 

@@ -82,6 +82,8 @@ def test_grammar_accepts_data_and_rejects_broken_bars(tokenised):
     swapped = list(bar)
     swapped[pos[0] + 1], swapped[pos[0] + 2] = swapped[pos[0] + 2], swapped[pos[0] + 1]  # Velocity before Pitch
     assert not grammar.is_well_formed(swapped)
+    note = bar[pos[0] + 1 : pos[0] + 4]  # Pitch, Velocity, Duration
+    assert not grammar.is_well_formed(bar[: pos[0] + 4] + note)  # the same pitch twice at one position
     assert list(metrical_positions(bar, vocab)[pos[1]:pos[1] + 2]) == [int(vocab.value(bar[pos[1]]))] * 2
 
 
@@ -101,8 +103,9 @@ def test_grammar_mask_alone_always_yields_well_formed_bars(tokenised):
                     break
                 ids.append(nxt)
             assert len(ids) <= cap and grammar.is_well_formed(ids)
-            steps = [n.step for n in decode_piano_bar(ids, small)]
-            assert steps == sorted(steps)
+            notes = decode_piano_bar(ids, small)
+            assert [n.step for n in notes] == sorted(n.step for n in notes)
+            assert len({(n.step, n.pitch) for n in notes}) == len(notes)
 
 
 def test_transposition_moves_only_pitches(tokenised):
