@@ -10,7 +10,7 @@ is exported to ONNX and timed two ways:
 plus the shipped model end to end (``ModelActivation.process_online``: features + step), and its latency
 (the activation of frame t is known at frame t + L). Needs torch (for the export).
 
-    python -m benchmarks.bench_beat_model [--repeats 200]
+    python -m benchmarks.bench_beat_model [--repeats 200] [--models-dir models_onnx]
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from export.beat_model import BeatNet, BeatNetConfig
 from export.export_beat_model import INPUTS, example_inputs, export_onnx
 from rhythmicnet_live import FPS
 from rhythmicnet_live.beat_model import ModelActivation
-from rhythmicnet_live.models import has_model
+from rhythmicnet_live.models import MODELS_DIR, has_model
 
 
 def timed(fn, repeats: int) -> tuple[float, float]:
@@ -53,6 +53,7 @@ def session(path: Path) -> ort.InferenceSession:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=200)
+    parser.add_argument("--models-dir", type=Path, default=MODELS_DIR, help="folder with the trained model's manifest")
     args = parser.parse_args()
     torch.set_num_threads(1)
     base = BeatNetConfig()
@@ -73,8 +74,8 @@ def main() -> None:
             w50, w95 = timed(lambda: sess.run(None, window), max(20, args.repeats // 10))
             print(f"{lookahead:>10} {1e3 * lookahead / FPS:>11.1f} {frames:>14} {s50:>9.2f} {s95:>9.2f} "
                   f"{w50:>11.2f} {w95:>11.2f}")
-    if has_model("beat_model"):
-        act = ModelActivation()
+    if has_model("beat_model", args.models_dir):
+        act = ModelActivation(models_dir=args.models_dir)
         rng = np.random.default_rng(0)
         act.process_online(rng.normal(size=(17, 2)).astype(np.float32), reset=True)
         p50, p95 = timed(lambda: act.process_online(rng.normal(size=(17, 2)).astype(np.float32)), args.repeats)

@@ -212,6 +212,9 @@ class BeatNet(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.encoder = STGCN(cfg) if cfg.encoder == "stgcn" else TCN(cfg)
+        # Residual encoders grow in magnitude with depth (thousands after 10 blocks): normalise per frame
+        # so that the transformer's own residual stream is not swamped by the encoder output.
+        self.enc_norm = nn.LayerNorm(cfg.width)
         if cfg.transformer:
             self.layers = nn.ModuleList(
                 RelAttentionLayer(cfg, cfg.lookahead if i == 0 else 0) for i in range(cfg.layers))
@@ -250,6 +253,7 @@ class BeatNet(nn.Module):
         has been given. H = ``cfg.history`` (0 frames when training on whole windows from ``forward``).
         """
         p_new, new_cache = self.encoder(feats, cache)
+        p_new = self.enc_norm(p_new)
         p = torch.cat([hist, p_new], dim=1)
         valid = torch.cat([hist_valid, torch.ones_like(p_new[..., 0])], dim=1)
         if self.cfg.transformer:

@@ -81,7 +81,7 @@ def export_onnx(model: BeatNet, path: Path) -> Path:
 
 
 def parity(model: BeatNet, path: Path, lengths: tuple[int, ...] = (1, 37, 300)) -> float:
-    """Largest |ONNX - PyTorch| over all outputs for random inputs of each length in ``lengths``."""
+    """Largest |ONNX - PyTorch| / max(1, max |PyTorch|) over all outputs for random inputs of each length."""
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     worst = 0.0
     with torch.no_grad():
@@ -89,13 +89,15 @@ def parity(model: BeatNet, path: Path, lengths: tuple[int, ...] = (1, 37, 300)) 
             inputs = example_inputs(model, n, seed=i)
             want = model.step(*inputs)
             got = session.run(None, {k: v.numpy() for k, v in zip(INPUTS, inputs)})
-            worst = max(worst, *(float(np.abs(g - w.numpy()).max()) for g, w in zip(got, want)))
+            worst = max(worst, *(float(np.abs(g - w.numpy()).max() / max(1.0, np.abs(w.numpy()).max()))
+                                 for g, w in zip(got, want)))
     return worst
 
 
 def cv_metrics(cv_json: Path, lookahead: int) -> dict:
     """Readable cross-validated figures of the full model from the ablation summary."""
-    rows = json.loads(Path(cv_json).read_text())["rows"]
+    summary = json.loads(Path(cv_json).read_text())
+    rows = summary["rows"]
     full = "ST-GCN+TF+RelAttn+SSM"
     out = {}
     for mode in ("offline", "online"):
@@ -106,6 +108,10 @@ def cv_metrics(cv_json: Path, lookahead: int) -> dict:
     out["baseline_online_f_measure_kinematic"] = round(rows["no-learning (kinematic) | HMM online"]["F"], 4)
     out["baseline_online_f_measure_tcn"] = round(rows["TCN | HMM online"]["F"], 4)
     out["chance_f_measure"] = round(rows["chance (true tempo, random phase)"]["F"], 4)
+    for name, m in summary.get("lookahead_sweep", {}).items():
+        lookahead = name.split(" L=")[1].split(" ")[0]
+        out[f"L{lookahead}_{name.rsplit(' ', 1)[1]}_f_measure"] = round(m["F"], 4)
+    out["cv_folds"] = summary["folds_done"].get(full, [])
     return out
 
 
@@ -141,13 +147,15 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("checkpoint", type=Path)
     parser.add_argument("--cv-json", type=Path, default=None, help="ablation summary (default: beside the checkpoint)")
+    parser.add_argument("--models-dir", type=Path, default=MODELS_DIR,
+                        help="where to write the ONNX file and manifest entry (default: the shipped models_onnx/)")
     args = parser.parse_args(argv)
     saved = torch.load(args.checkpoint, weights_only=False)
     cfg = BeatNetConfig(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in saved["config"].items()})
     model = BeatNet(cfg)
     model.load_state_dict(saved["state"])
     cv_json = args.cv_json or args.checkpoint.parent / f"ablation_L{cfg.lookahead}.json"
-    export_and_register(model, cv_json)
+    export_and_register(model, cv_json, args.models_dir)
 
 
 if __name__ == "__main__":

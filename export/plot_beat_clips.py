@@ -5,7 +5,7 @@ OpenPose skeleton ``.npy`` converted to COCO-17), the runtime's ``prepare``, the
 activation and the no-learning kinematic activation, this project's HMM offline (Viterbi) and online
 (forward filtering) beats, and the vertical motion of wrists and ankles for reference. One PNG per clip.
 
-    python -m export.plot_beat_clips [--videos ../shared/data/videos] [--out docs/beat_plots]
+    python -m export.plot_beat_clips [--videos ../shared/data/videos] [--out docs/beat_plots] [--models-dir models_onnx]
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from rhythmicnet_live.activation import KinematicActivation  # noqa: E402
 from rhythmicnet_live.beat_model import ModelActivation  # noqa: E402
 from rhythmicnet_live.hmm import BeatTracker  # noqa: E402
 from rhythmicnet_live.keypoints import Keypoints, prepare  # noqa: E402
+from rhythmicnet_live.models import MODELS_DIR  # noqa: E402
 
 SHARED_VIDEOS = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "videos"
 
@@ -53,11 +54,11 @@ def clips(videos: Path) -> list[tuple[str, Keypoints]]:
     return out
 
 
-def plot_clip(name: str, kp: Keypoints, path: Path, tracker: BeatTracker) -> dict:
+def plot_clip(name: str, kp: Keypoints, path: Path, tracker: BeatTracker, models_dir: Path = MODELS_DIR) -> dict:
     prepared = prepare(kp)
     xy = prepared.xy
     t = np.arange(len(xy)) / FPS
-    model = ModelActivation()
+    model = ModelActivation(models_dir=models_dir)
     act = model.process_offline(xy)
     kin = KinematicActivation().process_offline(xy)
     offline = tracker.process_offline(act)
@@ -95,12 +96,14 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--videos", type=Path, default=SHARED_VIDEOS)
     parser.add_argument("--out", type=Path, default=Path("docs/beat_plots"))
+    parser.add_argument("--models-dir", type=Path, default=MODELS_DIR, help="folder with the beat model's manifest")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     tracker = BeatTracker()
     for name, kp in clips(args.videos):
         stem = name.split(" ")[0]
-        info = plot_clip(name, kp, args.out / f"{stem}_{'openpose' if 'OpenPose' in name else 'mediapipe'}.png", tracker)
+        info = plot_clip(name, kp, args.out / f"{stem}_{'openpose' if 'OpenPose' in name else 'mediapipe'}.png", tracker,
+                         args.models_dir)
         print(f"{info['clip']:<34} {info['seconds']:5.1f} s  offline {info['offline_beats']:3d} beats "
               f"{info['offline_bpm']:5.1f} BPM  online {info['online_beats']:3d} beats {info['online_bpm']:5.1f} BPM  "
               f"-> {info['png']}")
