@@ -101,6 +101,8 @@ class BeatTracker:
         # States whose next beat is within one frame of v frames away, for each v (confidence).
         self.agreeing_states = [np.flatnonzero(np.abs(self.frames_to_next - v) <= 1)
                                 for v in range(int(self.space.intervals.max()) + 1)]
+        self._interval_of = self.space.interval.tolist()  # Python ints: fast scalar look-ups per frame
+        self._position_of = self.space.position.tolist()
         self.window = int(round(window_s * fps))
         self.num_predictions = num_predictions
         self.reset()
@@ -199,10 +201,9 @@ class BeatTracker:
         return self._report()
 
     def _report(self) -> OnlineBeat:
-        space = self.space
-        best = int(np.argmax(self.alpha))
-        interval = int(space.interval[best])
-        position = int(space.position[best])
+        best = int(self.alpha.argmax())
+        interval = self._interval_of[best]
+        position = self._position_of[best]
         phase = position / interval
         # A beat falls here if the best state is on the beat, or if the best state's phase wrapped
         # since the previous frame (the filter may jump over pointer 0 when it corrects itself).
@@ -211,13 +212,13 @@ class BeatTracker:
         self.prev_phase = phase
         if is_beat:
             self.last_beat_frame = self.frame
-        best_next = int(self.frames_to_next[best])
+        best_next = interval - position
         confidence = float(self.alpha[self.agreeing_states[best_next]].sum())
         next_beats = tuple((best_next + k * interval) / self.fps for k in range(self.num_predictions))
         return OnlineBeat(
             frame=self.frame,
             is_beat=bool(is_beat),
-            bpm=60.0 * self.fps / float(self.alpha @ space.interval),
+            bpm=60.0 * self.fps / float(self.alpha @ self.space.interval),
             phase=phase,
             next_beats=next_beats,
             confidence=confidence,
