@@ -3,7 +3,7 @@
 One time base: every song is quantised once to 16th steps (ticks_per_quarter = 4) before tokenisation, so drums
 and piano share the same grid (the reference mixed 220 and 480 PPQ). Drums are mapped to the 9 drum classes with
 a fixed one-step duration; piano is every non-drum track with a GM program 0-7 (merged). Only songs in 4/4 are
-kept. Each bar becomes (drum tokens, piano tokens); drum bars carry the tempo in effect as a Tempo token.
+kept, and only songs whose drums sit on their own 16th grid (MAX_GRID_OFFSET). Each bar becomes (drum tokens, piano tokens); drum bars carry the tempo in effect as a Tempo token.
 
 Usage (builds the cache under runs/piano/):
     python -m export.piano_data [--midi-dir DIR ...]
@@ -49,6 +49,10 @@ DEFAULT_SETS = [
 ]
 
 MIN_NOTES = 20  # a song needs this many drum notes and piano notes
+#: Songs whose drum onsets lie on average further than this (in 16th steps) from the file's own 16th grid are
+#: skipped: their tempo map does not follow the music (e.g. performances saved at a default 120 BPM), so any
+#: quantisation scrambles the rhythm (a uniform scatter gives 0.25; most Tegridy Original/Select files do that).
+MAX_GRID_OFFSET = 0.15
 MAX_BARS = 96  # songs are cropped to this many bars (long loops repeat themselves)
 MAX_BAR_TOKENS = 160  # piano tokens per bar, Bar included; longer bars are cut at a note boundary
 MAX_DRUM_TOKENS = 128
@@ -98,6 +102,9 @@ def quantised_tracks(path: Path) -> tuple[symusic.Score, symusic.Score, list[flo
         return None
     tpq = score.ticks_per_quarter
     step_ticks = tpq / 4
+    onsets = np.array([n.time for t in score.tracks if t.is_drum for n in t.notes]) / step_ticks
+    if len(onsets) == 0 or np.abs(onsets - np.round(onsets)).mean() > MAX_GRID_OFFSET:
+        return None
     drums, piano = {}, {}
     for track in score.tracks:
         if track.is_drum:
@@ -191,7 +198,7 @@ def build_dataset(midi_dirs: list[Path] | None = None, cache: bool = True) -> tu
         sources = [(DATA_ROOT / s["dir"], s["license"]) for s in DEFAULT_SETS]
     tokenizer = make_tokenizer()
     vocab = make_vocab(tokenizer)
-    key = hashlib.sha1(repr([str(s[0]) for s in sources] + [MAX_BARS, MAX_BAR_TOKENS, 3]).encode()).hexdigest()[:10]
+    key = hashlib.sha1(repr([str(s[0]) for s in sources] + [MAX_BARS, MAX_BAR_TOKENS, MAX_GRID_OFFSET, 4]).encode()).hexdigest()[:10]
     path = CACHE_DIR / f"songs_{key}.pkl"
     if cache and path.exists():
         return [Song(**d) for d in pickle.loads(path.read_bytes())], vocab
