@@ -128,13 +128,18 @@ def checkpoint_data(ckpt: dict) -> list[Path] | None:
 
 
 def training_data(midi_dirs: list[Path] | None) -> list[dict]:
+    """The manifest's training-data list: every set that gave songs (with its song count) and the tokenizer."""
+    tokenizer = {"name": "REMI tokenizer (miditok 3.1, MIT)", "license": "MIT", "source": "github.com/Natooz/MidiTok"}
     if midi_dirs:
         return [{"name": f"user MIDI folder {d.name}", "license": "user-given: see the files' own licences",
-                 "source": str(d)} for d in midi_dirs] + [
-            {"name": "REMI tokenizer (miditok 3.1, MIT)", "license": "MIT", "source": "github.com/Natooz/MidiTok"}]
-    return [{"name": s["name"], "license": s["license"], "source": s["source"]} for s in DEFAULT_SETS] + [
-        {"name": "REMI tokenizer (miditok 3.1, MIT)", "license": "MIT", "source": "github.com/Natooz/MidiTok"},
-    ]
+                 "source": str(d)} for d in midi_dirs] + [tokenizer]
+    songs, _ = build_dataset()
+    out = []
+    for s in DEFAULT_SETS:
+        n = sum(f"/{s['dir']}/" in song.path for song in songs)
+        if n:
+            out.append({"name": s["name"], "license": s["license"], "source": s["source"], "songs": n})
+    return out + [tokenizer]
 
 
 def main() -> None:
