@@ -40,10 +40,24 @@ def openpose_to_coco17(array: np.ndarray, fps: float) -> Keypoints:
     return Keypoints.from_array(np.asarray(array, np.float32)[:, list(OPENPOSE_TO_COCO17)], fps)
 
 
+def load_frames(npy: Path) -> np.ndarray:
+    """An (T, 17, 3) ``.npy``; a truncated file (30_volleyball_0.npy is) gives its complete frames."""
+    with open(npy, "rb") as fh:
+        version = np.lib.format.read_magic(fh)
+        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, _, dtype = read_header(fh)
+        data = np.frombuffer(fh.read(), dtype=dtype)
+    frame = int(np.prod(shape[1:]))
+    whole = len(data) // frame
+    if whole < shape[0]:
+        print(f"{npy.name}: truncated file, {whole} of {shape[0]} frames")
+    return data[: whole * frame].reshape((whole,) + tuple(shape[1:]))
+
+
 def clips(videos: Path) -> list[tuple[str, Keypoints]]:
     out = []
     for npy in sorted((videos / "openpose_skeletons").glob("*.npy")):
-        out.append((f"{npy.stem} (OpenPose)", openpose_to_coco17(np.load(npy), OPENPOSE_FPS.get(npy.stem, 30.0))))
+        out.append((f"{npy.stem} (OpenPose)", openpose_to_coco17(load_frames(npy), OPENPOSE_FPS.get(npy.stem, 30.0))))
     try:
         from rhythmicnet_live.pose import cached_keypoints
     except ImportError as exc:  # pose extraction needs mediapipe
