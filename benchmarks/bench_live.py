@@ -1,7 +1,7 @@
 """Live-engine latency on real clips played in real time (as a camera would deliver them).
 
 Runs ``perform`` on each clip, MIDI to a JACK virtual port (a private JACK server; no MIDI if jackd is
-missing) and OSC to loopback, once with the trained beat model and once with the no-learning activation
+missing) and OSC to loopback, with the trained beat model (when shipped) and with the no-learning activation
 (the baseline), and prints per-stage latency p50/p95/p99 (ms), scheduler jitter (sent minus intended),
 dropped frames and the generation time per bar against the bar's duration.
 
@@ -19,9 +19,10 @@ from pathlib import Path
 import numpy as np
 
 from rhythmicnet_live.activation import KinematicActivation
-from rhythmicnet_live.beat_model import ModelActivation
+from rhythmicnet_live.beat_model import MODEL_NAME, ModelActivation
 from rhythmicnet_live.config import Config
 from rhythmicnet_live.jack_server import JackServer
+from rhythmicnet_live.models import has_model
 from rhythmicnet_live.perform import perform
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,7 +49,10 @@ def main() -> None:
     jack = JackServer() if JackServer.available() else nullcontext()
     with jack, tempfile.TemporaryDirectory() as tmp:
         for video in args.videos:
-            for name, activation in (("beat model", ModelActivation()), ("kinematic (baseline)", KinematicActivation())):
+            activations = [("kinematic (baseline)", KinematicActivation())]
+            if has_model(MODEL_NAME):
+                activations.insert(0, ("beat model", ModelActivation()))
+            for name, activation in activations:
                 config = Config()
                 config.midi.enabled = not isinstance(jack, nullcontext)
                 config.midi.api = "jack"
