@@ -128,3 +128,15 @@ class ModelActivation:
 def default_activation(models_dir: Path = MODELS_DIR) -> ModelActivation | KinematicActivation:
     """The trained beat model when ``models_dir`` ships it, else the no-learning kinematic activation."""
     return ModelActivation(models_dir=models_dir) if has_model(MODEL_NAME, models_dir) else KinematicActivation()
+
+
+def activation_by_name(kind: str) -> tuple[ModelActivation | KinematicActivation, str]:
+    """(activation processor, its name) for a user's choice: "model", "kinematic" or "auto" (the model when shipped)."""
+    from .errors import ModelManifestError
+
+    if kind == "kinematic":
+        return KinematicActivation(), "kinematic"
+    if kind == "model" and not has_model(MODEL_NAME):
+        raise ModelManifestError("no trained beat model is shipped in models_onnx/; use --activation kinematic")
+    processor = default_activation()
+    return processor, (MODEL_NAME if isinstance(processor, ModelActivation) else "kinematic")

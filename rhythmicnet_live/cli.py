@@ -101,20 +101,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def activation_processor(kind: str):
-    """(activation processor, its name) for --activation: 'kinematic' (no learning), 'model' or 'auto'."""
-    from .activation import KinematicActivation
-    from .beat_model import MODEL_NAME, ModelActivation, default_activation
-    from .models import has_model
-
-    if kind == "kinematic":
-        return KinematicActivation(), "kinematic"
-    if kind == "model" and not has_model(MODEL_NAME):
-        raise ModelManifestError("no trained beat model is shipped in models_onnx/; use --activation kinematic")
-    processor = default_activation()
-    return processor, (MODEL_NAME if isinstance(processor, ModelActivation) else "kinematic")
-
-
 def load_input_keypoints(args):
     """Raw keypoints from --keypoints, a camera index or a video file (pose cached beside the video)."""
     from .keypoints import load_keypoint_file
@@ -142,6 +128,7 @@ def load_input_keypoints(args):
 
 
 def run_beats(args) -> None:
+    from .beat_model import activation_by_name
     from .beat_outputs import plot_rhythm, write_beats_json, write_rhythm_midi
     from .hmm import BeatTracker
     from .keypoints import prepare
@@ -153,7 +140,7 @@ def run_beats(args) -> None:
     if len(raw) < 2 or not (raw.conf > 0).any():
         raise UserInputError(f"no body found in {source_name}")
     kp = prepare(raw, FPS)
-    processor, activation_name = activation_processor(args.activation)
+    processor, activation_name = activation_by_name(args.activation)
     analysis = analyse(kp, processor, BeatTracker(min_bpm=args.min_bpm, max_bpm=args.max_bpm, fps=FPS))
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)

@@ -40,7 +40,7 @@ def music_generator(seed: int, piano: bool, top_k: int):
 
 
 def perform_from_args(args) -> None:
-    from .cli import activation_processor
+    from .beat_model import activation_by_name
     from .config import config_from_args
     from .midi_out import list_ports
 
@@ -56,7 +56,7 @@ def perform_from_args(args) -> None:
         return
     if args.camera is None and args.video is None:
         raise UserInputError("give --camera N or --video FILE (see perform --help)")
-    activation, activation_name = activation_processor(args.activation)
+    activation, activation_name = activation_by_name(args.activation)
     stop = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())  # SIGTERM ends the performance cleanly
     try:

@@ -86,7 +86,7 @@ def generate_music(analysis, options: TakeOptions, progress: bool = True) -> lis
 def make_take(video: Path, out_dir: Path, options: TakeOptions, progress: bool = True) -> TakeResult:
     """Analyse ``video`` and write the four take files into ``out_dir``."""
     from .beat_outputs import plot_rhythm
-    from .cli import activation_processor
+    from .beat_model import activation_by_name
     from .hmm import BeatTracker
     from .keypoints import prepare
     from .midi_file import write_take_midi
@@ -113,7 +113,7 @@ def make_take(video: Path, out_dir: Path, options: TakeOptions, progress: bool =
     lap("pose")
     if not (raw.conf > 0).any():
         raise UserInputError(f"no body found in {video}")
-    processor, _ = activation_processor(options.activation)
+    processor, _ = activation_by_name(options.activation)
     analysis = analyse(prepare(raw, FPS), processor, BeatTracker(options.min_bpm, options.max_bpm, FPS))
     if analysis.num_bars < 1:
         raise UserInputError(f"found too few beats in {video} for a bar of music ({len(analysis.beats)} beats)")
