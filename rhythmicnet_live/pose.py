@@ -10,6 +10,7 @@ Per frame the output is ``xy`` (17, 2) float32 in pixels of the frame and ``conf
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -43,6 +44,21 @@ def pose_model_version(task: Path = POSE_TASK) -> str:
     return f"{hashlib.sha256(Path(task).read_bytes()).hexdigest()[:16]}-v{EXTRACTION_VERSION}"
 
 
+@contextlib.contextmanager
+def native_stderr_silenced():
+    """Send file descriptor 2 to /dev/null for a moment: MediaPipe's C++ start-up warnings ("Feedback manager
+    requires...", "NORM_RECT without IMAGE_DIMENSIONS") are not for the user. Python's own stderr is flushed first."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 class PoseEstimator:
     """One-person pose on successive frames (VIDEO mode: timestamps must increase; see :meth:`estimate`).
 
@@ -65,8 +81,10 @@ class PoseEstimator:
             min_pose_presence_confidence=min_presence_confidence,
             min_tracking_confidence=min_tracking_confidence,
         )
-        self._landmarker = vision.PoseLandmarker.create_from_options(options)
+        with native_stderr_silenced():
+            self._landmarker = vision.PoseLandmarker.create_from_options(options)
         self._last_ms = -1
+        self._warmed = False
 
     def estimate(self, frame: Frame) -> tuple[np.ndarray, np.ndarray]:
         """COCO-17 ``xy`` (17, 2) pixels and ``conf`` (17,) for one frame (NaN / 0 when nobody is there).
@@ -78,7 +96,12 @@ class PoseEstimator:
         self._last_ms = ms
         rgb = cv2.cvtColor(frame.image, cv2.COLOR_BGR2RGB)
         image = self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=rgb)
-        result = self._landmarker.detect_for_video(image, ms)
+        if self._warmed:
+            result = self._landmarker.detect_for_video(image, ms)
+        else:
+            with native_stderr_silenced():  # the first inference logs its warnings once
+                result = self._landmarker.detect_for_video(image, ms)
+            self._warmed = True
         xy = np.full((17, 2), np.nan, np.float32)
         conf = np.zeros(17, np.float32)
         if result.pose_landmarks:
