@@ -53,7 +53,6 @@ def build_parser() -> argparse.ArgumentParser:
     beats.add_argument("--fps", type=float, help="frame rate of the --keypoints file (frames per second)")
     beats.add_argument("--seconds", type=float, default=20.0, help="how long to record from a camera (s, default 20)")
     beats.add_argument("--no-cache", action="store_true", help="run pose again even if the video's keypoints are cached")
-    beats.add_argument("--seed", type=int, default=0, help="random seed of the drum generator (default 0)")
     _add_tempo_options(beats)
     beats.set_defaults(func=run_beats)
 

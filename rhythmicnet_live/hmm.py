@@ -159,18 +159,17 @@ class BeatTracker:
                 path[t - 1] = space.last[back[t, space.tempo_index[s]]]
         return path
 
-    def process_offline(self, activation: np.ndarray) -> np.ndarray:
-        """Beat times in seconds (from frame 0 = 0 s) decoded by Viterbi over the whole clip."""
+    def decode_offline(self, activation: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Viterbi over a whole clip: (beat times in seconds from frame 0 = 0 s, tempo in BPM per frame (T,))."""
         activation = np.asarray(activation, dtype=np.float64)
         if len(activation) == 0:
-            return np.zeros(0)
+            return np.zeros(0), np.zeros(0)
         path = self.viterbi(activation)
-        return np.flatnonzero(self.space.position[path] == 0) / self.fps
+        return np.flatnonzero(self.space.position[path] == 0) / self.fps, 60.0 * self.fps / self.space.interval[path]
 
-    def tempo_curve(self, activation: np.ndarray) -> np.ndarray:
-        """Tempo in BPM per frame (T,) along the Viterbi path."""
-        path = self.viterbi(np.asarray(activation, dtype=np.float64))
-        return 60.0 * self.fps / self.space.interval[path]
+    def process_offline(self, activation: np.ndarray) -> np.ndarray:
+        """Beat times in seconds (from frame 0 = 0 s) decoded by Viterbi over the whole clip."""
+        return self.decode_offline(activation)[0]
 
     # ---- online ---------------------------------------------------------------------------------
     def reset(self) -> None:
@@ -190,12 +189,7 @@ class BeatTracker:
         prior = self.alpha if self.frame == 0 else self._predict(self.alpha)
         self.recent_alpha.append(prior)
         self.recent_activation.append(float(activation))
-        if activation == activation:  # not NaN: weigh by the observation likelihood (in place, hot path)
-            a = min(max(float(activation), 1e-6), 1.0 - 1e-6)
-            alpha = prior * ((1.0 - a) / (self.observation_lambda - 1.0))
-            alpha[self.beat_states] = prior[self.beat_states] * a
-        else:
-            alpha = prior.copy()
+        alpha = prior * self._likelihood(activation)
         alpha /= alpha.sum()
         self.alpha = alpha
         return self._report()

@@ -82,9 +82,8 @@ def analyse(kp: Keypoints, activation_processor, tracker: BeatTracker | None = N
     fps = tracker.fps
     start = float(kp.times[0]) if len(kp) else 0.0
     activation = activation_processor.process_offline(kp.xy)
-    path = tracker.viterbi(activation) if len(activation) else np.zeros(0, dtype=np.int64)
-    beats = start + np.flatnonzero(tracker.space.position[path] == 0) / fps
-    tempo = 60.0 * fps / tracker.space.interval[path]
+    beat_times, tempo = tracker.decode_offline(activation)
+    beats = start + beat_times
     stream = style.process_offline(kp.xy)
     hits = start + stream.hits / fps
     steps = step_grid(beats)
