@@ -15,7 +15,6 @@ import hashlib
 import logging
 import os
 import sys
-import threading
 from functools import lru_cache
 from pathlib import Path
 
@@ -24,6 +23,7 @@ import numpy as np
 
 from .capture import Frame, open_source
 from .errors import ModelManifestError, UserInputError
+from .files import atomic_path
 from .keypoints import Keypoints
 
 log = logging.getLogger(__name__)
@@ -195,15 +195,11 @@ def cached_keypoints(video_path: str | Path, cache_dir: str | Path | None = None
 
 def _write_cache(path: Path, kp: Keypoints, key: dict) -> bool:
     """Write the cache atomically (temp file + rename); False (and a warning) if the folder is not writable."""
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "wb") as fh:
+        with atomic_path(path) as tmp, open(tmp, "wb") as fh:
             np.savez_compressed(fh, xy=kp.xy, conf=kp.conf, times=kp.times, **{k: np.asarray(v) for k, v in key.items()})
-        os.replace(tmp, path)
     except OSError as exc:
         log.warning("cannot write keypoint cache %s: %s", path, exc)
-        tmp.unlink(missing_ok=True)
         return False
     log.info("keypoints cached in %s", path)
     return True
