@@ -33,6 +33,7 @@ from . import FPS
 from .capture import Frame
 from .control import EngineControls
 from .hmm import BeatTracker, OnlineBeat
+from .music import MusicGenerator
 from .keypoints import OnlineKeypoints
 from .notes import STEPS_PER_BAR, STEPS_PER_BEAT, Note
 from .scheduler import ScheduledNote
@@ -71,29 +72,6 @@ class EngineStats:
     jitter_ms: list[float] = field(default_factory=list)
 
 
-class MusicGenerator:
-    """Drums (and piano over them, when given) one bar at a time, with context carried across bars.
-
-    drums: ``rhythmicnet_live.drums.DrumGenerator``; piano: ``rhythmicnet_live.piano.PianoGenerator`` or None.
-    ``generate(taps (16,), controls)`` returns the bar's notes with steps relative to the bar start.
-    """
-
-    def __init__(self, drums, piano=None, top_k: int = 5):
-        self.drums, self.piano, self.top_k = drums, piano, top_k
-
-    def reset(self) -> None:
-        self.drums.reset()
-        if self.piano is not None:
-            self.piano.reset()
-
-    def generate(self, taps: np.ndarray, controls: dict, bpm: float) -> list[Note]:
-        drum_notes = self.drums.generate_bar(taps, temperature=controls["temperature"], top_k=self.top_k, bar_start_step=0)
-        notes = list(drum_notes) if controls["drums"] else []
-        if self.piano is not None and controls["piano"]:
-            notes += self.piano.generate_bar(drum_notes, temperature=controls["temperature"], top_k=self.top_k, bpm=bpm)
-        return notes
-
-
 def thin(notes: list[Note], density: float, rng: np.random.Generator) -> list[Note]:
     """Keep every note on a beat and each other note with probability ``density`` (0..1)."""
     if density >= 1.0:
@@ -106,7 +84,7 @@ class PerformanceEngine:
 
     source: a frame source (``capture.CameraSource`` or ``VideoFileSource(realtime=True)``).
     estimator: pose (``pose.PoseEstimator``); activation: ``process_online(xy (17, 2)) -> float``.
-    generator: ``MusicGenerator``; sender: ``sender.SenderProcess`` (the note scheduler, MIDI port, clock and
+    generator: ``music.MusicGenerator``; sender: ``sender.SenderProcess`` (the note scheduler, MIDI port, clock and
     OSC notes in a child process); osc: ``osc_out.OscOutput`` (beats, tempo, style) or None;
     journal: ``journal.JournalWriter`` or None; latency_s: output latency the sender compensates (s).
     """
@@ -174,7 +152,9 @@ class PerformanceEngine:
                 return
             bar, taps, bpm = request
             t0 = time.perf_counter()
-            notes = self.generator.generate(taps, self.controls.snapshot(), bpm)
+            controls = self.controls.snapshot()
+            notes = self.generator.generate(taps, bpm, controls["temperature"], controls["temperature"],
+                                            drums=controls["drums"], piano=controls["piano"])
             self.stats.generation_ms.append(1e3 * (time.perf_counter() - t0))
             self.stats.bar_s.append(STEPS_PER_BAR / STEPS_PER_BEAT * 60.0 / bpm)
             with self._bars_lock:

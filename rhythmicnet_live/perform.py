@@ -27,18 +27,6 @@ def parse_host_port(text: str) -> tuple[str, int]:
     return host, int(port)
 
 
-def music_generator(seed: int, piano: bool, top_k: int):
-    """Drums, and piano when its model is shipped and wanted."""
-    from .drums import DrumGenerator
-    from .engine import MusicGenerator
-    from .models import has_model
-    from .piano import ENCODER_NAME, PianoGenerator
-
-    drums = DrumGenerator(seed=seed)
-    keys = PianoGenerator(seed=seed + 1) if piano and has_model(ENCODER_NAME) else None
-    return MusicGenerator(drums, keys, top_k=top_k)
-
-
 def perform_from_args(args) -> None:
     from .beat_model import activation_by_name
     from .config import config_from_args
@@ -78,7 +66,10 @@ def perform(config, camera: int | None = None, video: Path | None = None, activa
     from .control import ControlServer
     from .engine import PerformanceEngine
     from .journal import JournalWriter, new_journal_path
+    from .models import has_model
+    from .music import MusicGenerator
     from .osc_out import OscOutput
+    from .piano import ENCODER_NAME
     from .pose import PoseEstimator
     from .sender import SenderProcess, SenderSpec
 
@@ -86,7 +77,8 @@ def perform(config, camera: int | None = None, video: Path | None = None, activa
         source = CameraSource(camera) if camera is not None else VideoFileSource(video, realtime=True)
         stack.callback(source.close)
         estimator = stack.enter_context(PoseEstimator())
-        generator = music_generator(seed, config.generation.piano, config.generation.top_k)
+        generator = MusicGenerator(seed, piano=config.generation.piano and has_model(ENCODER_NAME),
+                                   top_k=config.generation.top_k)
         # The note scheduler, MIDI port, MIDI clock and OSC notes run in a child process: no engine thread can
         # delay a note, and the child silences everything however this process ends.
         sender = stack.enter_context(SenderProcess(SenderSpec.from_config(config)))

@@ -15,7 +15,7 @@ import shutil
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -66,20 +66,14 @@ def video_duration(path: Path) -> float:
 
 def generate_music(analysis, options: TakeOptions, progress: bool = True) -> list[Note]:
     """Drums on every bar of the rhythm, then piano over each bar of drums (unless drums_only)."""
-    from .drums import DrumGenerator
-    from .piano import PianoGenerator
+    from .music import MusicGenerator
 
-    drums = DrumGenerator(seed=options.seed)
-    piano = None if options.drums_only else PianoGenerator(seed=options.seed + 1)
+    generator = MusicGenerator(options.seed, piano=not options.drums_only, top_k=options.top_k)
     bpm = 60.0 / float(np.median(np.diff(analysis.beats)))
     notes: list[Note] = []
     for bar in tqdm(range(analysis.num_bars), desc="music", unit="bar", disable=not progress, file=sys.stderr):
-        start = bar * STEPS_PER_BAR
-        bar_drums = drums.generate_bar(analysis.bar_taps(bar), options.drum_temperature, options.top_k, bar_start_step=0)
-        notes += [Note(n.track, n.pitch, n.velocity, n.step + start, n.duration) for n in bar_drums]
-        if piano is not None:
-            keys = piano.generate_bar(bar_drums, options.piano_temperature, options.top_k, bpm=bpm)
-            notes += [Note(n.track, n.pitch, n.velocity, n.step + start, n.duration) for n in keys]
+        bar_notes = generator.generate(analysis.bar_taps(bar), bpm, options.drum_temperature, options.piano_temperature)
+        notes += [replace(n, step=n.step + bar * STEPS_PER_BAR) for n in bar_notes]
     return notes
 
 
