@@ -5,7 +5,7 @@ is exported to ONNX and timed two ways:
 
 * step: one new frame through the streaming state (what ``ModelActivation.process_online`` runs per frame);
 * window: a from-scratch run over the whole window a frame's activation depends on
-  (H + receptive field of the convolutions frames; H = 2 (W - 1) + L), i.e. windowed inference without caches;
+  (H + receptive field of the convolutions frames; H = layers x (W - 1) + L), i.e. windowed inference without caches;
 
 plus the shipped model end to end (``ModelActivation.process_online``: features + step), and its latency
 (the activation of frame t is known at frame t + L). Needs torch (for the export).

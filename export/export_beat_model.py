@@ -3,8 +3,8 @@
 Graph ``beat_model.onnx`` (one file, dynamic time axis ``frames``):
 
     inputs   feats (1, frames, 17, 5)        new frames' features (rhythmicnet_live.beat_model.beat_features)
-             cache (1, C, kernel - 1, 17)    temporal-convolution caches of the 10 ST-GCN blocks
-             hist (1, H, 64)                 encoder features of the last H frames (H = 2 (W - 1) + L)
+             cache (1, C, kernel - 1, 17)    temporal-convolution caches of the ST-GCN blocks
+             hist (1, H, D)                  encoder features of the last H frames (H = layers (W - 1) + L)
              hist_valid (1, H)               1 where hist holds a real frame, 0 before the clip start
     outputs  activation (1, H + frames)      beat activation of the history frames and the new ones
              cache_out, hist_out, hist_valid_out   the state for the next call
@@ -127,8 +127,9 @@ def export_and_register(model: BeatNet, cv_json: Path, models_dir: Path = MODELS
     metrics["evaluation"] = summary["title"]
     entry = register_model(
         MODEL_NAME, path, version="1.0.0",
-        description=("Video2Rhythm beat activation from COCO-17 keypoints at 30 fps: ST-GCN (10 blocks, 32/64 ch, "
-                     "kernel 9, learnable edge importance) + 2-layer relative-attention transformer with SSM logits, "
+        description=(f"Video2Rhythm beat activation from COCO-17 keypoints at 30 fps: ST-GCN ({len(cfg.channels)} blocks, "
+                     f"{'/'.join(map(str, cfg.channels))} ch, kernel {cfg.kernel}, learnable edge importance) + "
+                     f"{cfg.layers}-layer relative-attention transformer (width {cfg.width}) with SSM logits, "
                      f"causal with {cfg.lookahead} frames lookahead; streaming graph with state inputs. "
                      "Metrics: mir_eval on held-out dancers, k-fold cross-validation by dancer; the shipped "
                      "model is retrained on all dancers with the same settings."),

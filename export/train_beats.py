@@ -23,13 +23,14 @@ import argparse
 import json
 import os
 import time
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch.nn import functional as F
+from tqdm import tqdm
 
 from rhythmicnet_live import FPS
 from rhythmicnet_live.beat_model import beat_features
@@ -100,15 +101,16 @@ def augmented_view(seq: Sequence, rng: np.random.Generator, stretch: bool = True
 
 
 def make_views(seqs: list[Sequence], n_views: int, seed: int) -> list[View]:
-    cache = RUNS / f"views_{n_views}_{seed}.pt"
+    """``n_views`` augmented views of every sequence, cached (as plain arrays) in ``RUNS``."""
+    cache = RUNS / f"views_{len(seqs)}x{n_views}_{seed}.pt"
     if cache.exists():
-        return torch.load(cache, weights_only=False)
+        return [View(**v) for v in torch.load(cache, weights_only=False)]
     views = []
-    for i, seq in enumerate(seqs):
+    for i, seq in enumerate(tqdm(seqs, desc="augmented views", unit="sequence")):
         rng = np.random.default_rng([seed, i])
         views += [augmented_view(seq, rng) for _ in range(n_views)]
     RUNS.mkdir(parents=True, exist_ok=True)
-    torch.save(views, cache)
+    torch.save([asdict(v) for v in views], cache)
     return views
 
 
@@ -130,11 +132,11 @@ def weighted_bce(act: torch.Tensor, target: torch.Tensor, weight: torch.Tensor) 
 
 @dataclass(frozen=True)
 class TrainSettings:
-    steps: int = 180
-    batch: int = 8
+    steps: int = 500
+    batch: int = 16
     frames: int = 128
     lr: float = 3e-3
-    eval_every: int = 40
+    eval_every: int = 50
     random_lookahead: bool = True  # transformer rows: L drawn from 0 .. max_lookahead per batch
 
 
@@ -341,8 +343,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--final", action="store_true", help="train on all dancers, export ONNX, register")
     parser.add_argument("--folds", type=int, default=4)
     parser.add_argument("--lookahead", type=int, default=4, help="L, frames (ablation rows and final model)")
-    parser.add_argument("--window", type=int, default=90, help="attention window W, frames")
-    parser.add_argument("--views", type=int, default=8, help="augmented views per sequence")
+    parser.add_argument("--window", type=int, default=BeatNetConfig.window, help="attention window W, frames")
+    parser.add_argument("--views", type=int, default=24, help="augmented views per sequence")
     parser.add_argument("--steps", type=int, default=TrainSettings.steps)
     parser.add_argument("--jobs", type=int, default=2, help="folds trained in parallel (1 thread each)")
     parser.add_argument("--seed", type=int, default=0)

@@ -13,7 +13,7 @@ and the previous one: a gap never makes a fake velocity) and an observed mask (1
 * ``process_online(xy_frame)`` feeds one frame and returns the activation of the frame ``delay``
   (= the model's lookahead L) frames back: the value for frame t arrives at frame t + L, i.e.
   ``L / FPS`` seconds late (NaN for the first L frames). The state is a ring buffer of the last H
-  frame features (H = 2 (W - 1) + L, W = attention window) plus the convolution caches, so one call
+  frame features (H = layers x (W - 1) + L, W = attention window) plus the convolution caches, so one call
   costs one step of the model, not a re-run over the window.
 
 ``default_activation()`` returns ``ModelActivation`` when the model is shipped, else ``KinematicActivation``.

@@ -96,6 +96,9 @@ class BeatTracker:
         self.log_tempo_transition = np.log(self.tempo_transition + 1e-300)
         beat_share = self.space.position < self.space.interval / observation_lambda
         self.beat_states = np.flatnonzero(beat_share | (self.space.position == 0))
+        self.is_beat_state = np.zeros(self.space.num_states, bool)
+        self.is_beat_state[self.beat_states] = True
+        self.min_beat_gap = int(np.floor(60.0 * fps / max_bpm))  # frames: beats never closer than at max_bpm
         self.observation_lambda = observation_lambda
         self.frames_to_next = self.space.interval - self.space.position  # (S,) frames to the next pointer 0
         # States whose next beat is within one frame of v frames away, for each v (confidence).
@@ -177,7 +180,6 @@ class BeatTracker:
         self.alpha = self._initial()
         self.frame = -1
         self.last_beat_frame = -(10**9)
-        self.prev_phase = 0.0
         self.recent_activation: deque[float] = deque(maxlen=self.window)
         self.recent_alpha: deque[np.ndarray] = deque(maxlen=self.window)
 
@@ -199,11 +201,12 @@ class BeatTracker:
         interval = self._interval_of[best]
         position = self._position_of[best]
         phase = position / interval
-        # A beat falls here if the best state is on the beat, or if the best state's phase wrapped
-        # since the previous frame (the filter may jump over pointer 0 when it corrects itself).
-        wrapped = self.prev_phase >= 0.5 > phase
-        is_beat = (position == 0 or wrapped) and self.frame - self.last_beat_frame >= interval // 2
-        self.prev_phase = phase
+        # A beat falls here if the best state is a beat state (the pointers that emit the activation), at
+        # least one beat at max_bpm after the previous reported beat: madmom's online rule. (Requiring
+        # pointer 0 and half the current interval since the last beat missed beats whenever the filter
+        # corrected its phase backwards: online F on held-out AIST++ dancers rose from 0.233 to 0.263 for
+        # the kinematic activation and from 0.202 to 0.298 for the beat model with this rule.)
+        is_beat = bool(self.is_beat_state[best]) and self.frame - self.last_beat_frame >= self.min_beat_gap
         if is_beat:
             self.last_beat_frame = self.frame
         best_next = interval - position
