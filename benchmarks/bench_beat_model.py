@@ -25,10 +25,10 @@ import numpy as np
 import onnxruntime as ort
 import torch
 
-from export.beat_model import BeatNet, BeatNetConfig
-from export.export_beat_model import INPUTS, example_inputs, export_onnx
+from export.beats.model import BeatNet, BeatNetConfig
+from export.beats.export_onnx import INPUTS, example_inputs, export_onnx
 from rhythmicnet_live import FPS
-from rhythmicnet_live.beat_model import ModelActivation
+from rhythmicnet_live.analysis.beat_model import ModelActivation
 from rhythmicnet_live.models import MODELS_DIR, has_model
 
 

@@ -19,7 +19,7 @@ import time
 import numpy as np
 import onnxruntime as ort
 
-from rhythmicnet_live.drums import DrumGenerator
+from rhythmicnet_live.generation.drums import DrumGenerator
 
 BAR_MS_AT_120 = 2000.0
 RHYTHMS = [

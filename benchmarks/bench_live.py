@@ -12,18 +12,20 @@ from __future__ import annotations
 
 import argparse
 import socket
+import sys
 import tempfile
 from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
 
-from rhythmicnet_live.activation import KinematicActivation
-from rhythmicnet_live.beat_model import MODEL_NAME, ModelActivation
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the test suite's JACK helpers
+from jack_server import JackServer  # noqa: E402
+from rhythmicnet_live.analysis.activation import KinematicActivation
+from rhythmicnet_live.analysis.beat_model import MODEL_NAME, ModelActivation
 from rhythmicnet_live.config import Config
-from rhythmicnet_live.jack_server import JackServer
 from rhythmicnet_live.models import has_model
-from rhythmicnet_live.perform import perform
+from rhythmicnet_live.live.perform import perform
 
 ROOT = Path(__file__).resolve().parent.parent
 CLIPS = [ROOT / "examples" / "tiktokgestdance.mp4", ROOT / "tests" / "fixtures" / "jump_8s_480x270.mp4"]

@@ -17,7 +17,7 @@ import numpy as np
 import onnxruntime as ort
 
 from rhythmicnet_live.notes import Note
-from rhythmicnet_live.piano import PianoGenerator
+from rhythmicnet_live.generation.piano import PianoGenerator
 
 BAR_MS_AT_120 = 2000.0
 

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from rhythmicnet_live.capture import VideoFileSource
-from rhythmicnet_live.pose import PoseEstimator, pose_model_version
+from rhythmicnet_live.input.capture import VideoFileSource
+from rhythmicnet_live.input.pose import PoseEstimator, pose_model_version
 
 DEFAULT = Path(__file__).resolve().parent.parent / "examples" / "tiktokgestdance.mp4"
 

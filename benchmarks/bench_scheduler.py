@@ -32,14 +32,16 @@ import random
 import sys
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 
-from rhythmicnet_live.jack_server import JackMidiRecorder, JackServer
-from rhythmicnet_live.midi_out import open_midi_output
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the test suite's JACK helpers
+from jack_server import JackMidiRecorder, JackServer  # noqa: E402
+from rhythmicnet_live.live.midi_out import open_midi_output
 from rhythmicnet_live.notes import DRUM_CHANNEL, Note
-from rhythmicnet_live.scheduler import NoteScheduler, ScheduledNote
-from rhythmicnet_live.sender import SenderProcess, SenderSpec
+from rhythmicnet_live.live.scheduler import NoteScheduler, ScheduledNote
+from rhythmicnet_live.live.sender import SenderProcess, SenderSpec
 
 
 def pattern(bar: int, rng: random.Random) -> list[tuple[float, Note, float]]:

@@ -14,7 +14,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from rhythmicnet_live.take import TakeOptions, make_take
+from rhythmicnet_live.offline.take import TakeOptions, make_take
 
 ROOT = Path(__file__).resolve().parent.parent
 CLIPS = [ROOT / "examples" / "tiktokgestdance.mp4", ROOT / "tests" / "fixtures" / "jump_8s_480x270.mp4"]

@@ -3,8 +3,8 @@
     python max_patches/build_patches.py            # rewrites max_patches/*.maxpat
     python max_patches/build_patches.py --out DIR  # writes them to DIR instead
 
-Addresses, ports, value ranges and MIDI channels come from :mod:`rhythmicnet_live.osc_protocol`,
-:mod:`rhythmicnet_live.notes` and :class:`rhythmicnet_live.control.EngineControls`, so the patches cannot drift
+Addresses, ports, value ranges and MIDI channels come from :mod:`rhythmicnet_live.live.osc_protocol`,
+:mod:`rhythmicnet_live.notes` and :class:`rhythmicnet_live.live.control.EngineControls`, so the patches cannot drift
 from the engine: ``tests/test_max_patches.py`` checks that the committed files equal a fresh build.
 
 Output: Max patcher JSON (the format Max 8/9 saves), boxes laid out on a grid in patching coordinates (pixels).
@@ -17,8 +17,8 @@ import json
 import re
 from pathlib import Path
 
-from rhythmicnet_live import osc_protocol as proto
-from rhythmicnet_live.control import EngineControls
+from rhythmicnet_live.live import osc_protocol as proto
+from rhythmicnet_live.live.control import EngineControls
 from rhythmicnet_live.notes import DRUM_CHANNEL, PIANO_CHANNEL
 
 HERE = Path(__file__).resolve().parent

@@ -102,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def load_input_keypoints(args):
     """Raw keypoints from --keypoints, a camera index or a video file (pose cached beside the video)."""
-    from .keypoints import load_keypoint_file
+    from .input.keypoints import load_keypoint_file
 
     if args.keypoints is not None:
         if args.source is not None:
@@ -112,8 +112,8 @@ def load_input_keypoints(args):
         return load_keypoint_file(args.keypoints, args.fps), str(args.keypoints)
     if args.source is None:
         raise UserInputError("give a video file, a camera index, or --keypoints FILE --fps N")
-    from .capture import CameraSource
-    from .pose import cached_keypoints, extract_keypoints
+    from .input.capture import CameraSource
+    from .input.pose import cached_keypoints, extract_keypoints
 
     if args.source.isdigit():
         with CameraSource(int(args.source), max_seconds=args.seconds) as camera:
@@ -127,11 +127,11 @@ def load_input_keypoints(args):
 
 
 def run_beats(args) -> None:
-    from .beat_model import activation_by_name
-    from .beat_outputs import plot_rhythm, write_beats_json, write_rhythm_midi
-    from .hmm import BeatTracker
-    from .keypoints import prepare
-    from .rhythm import analyse
+    from .analysis.beat_model import activation_by_name
+    from .offline.beat_outputs import plot_rhythm, write_beats_json, write_rhythm_midi
+    from .analysis.hmm import BeatTracker
+    from .input.keypoints import prepare
+    from .analysis.rhythm import analyse
 
     if not 0 < args.min_bpm < args.max_bpm:
         raise UserInputError(f"need 0 < --min-bpm < --max-bpm, got {args.min_bpm:g} and {args.max_bpm:g}")
@@ -151,10 +151,10 @@ def run_beats(args) -> None:
 
 
 def run_take(args) -> None:
-    from .take import TakeOptions, make_take
+    from .offline.take import TakeOptions, make_take
 
     if args.from_journal is not None:
-        from .journal import journal_to_midi
+        from .live.journal import journal_to_midi
 
         if args.video is not None:
             raise UserInputError("give either a video or --from-journal, not both")
@@ -177,7 +177,7 @@ def run_take(args) -> None:
 
 
 def run_perform(args) -> None:
-    from .perform import perform_from_args
+    from .live.perform import perform_from_args
 
     perform_from_args(args)
 

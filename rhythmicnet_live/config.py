@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import osc_protocol as proto
+from .live import osc_protocol as proto
 from .errors import UserInputError
 
 
@@ -103,7 +103,7 @@ class Config:
 
     def validate(self) -> "Config":
         """Check values and their relations; raises UserInputError. Returns self."""
-        from .midi_out import APIS
+        from .live.midi_out import APIS
 
         def need(ok: bool, what: str) -> None:
             if not ok:
@@ -128,8 +128,8 @@ class Config:
         return self
 
     def engine_controls(self):
-        """An :class:`~rhythmicnet_live.control.EngineControls` initialised from this config."""
-        from .control import EngineControls
+        """An :class:`~rhythmicnet_live.live.control.EngineControls` initialised from this config."""
+        from .live.control import EngineControls
 
         g, t = self.generation, self.tempo
         return EngineControls(temperature=g.temperature, density=g.density, drums=g.drums, piano=g.piano,

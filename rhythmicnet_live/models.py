@@ -11,14 +11,17 @@ import hashlib
 import json
 import os
 from dataclasses import dataclass
+from importlib.resources import files
 from pathlib import Path
 
 import onnxruntime as ort
 
 from .errors import ModelManifestError
 
-#: Where the shipped models live: ``models_onnx/`` beside the package (source checkout), overridable.
-MODELS_DIR = Path(os.environ.get("RHYTHMICNET_MODELS", Path(__file__).resolve().parent.parent / "models_onnx"))
+#: Where the shipped models live: the package ``rhythmicnet_live.models_onnx`` (the repository's top-level
+#: ``models_onnx/``, mapped into the package by ``pyproject.toml``), in a checkout, an editable install and a
+#: wheel alike; ``RHYTHMICNET_MODELS`` points elsewhere.
+MODELS_DIR = Path(os.environ.get("RHYTHMICNET_MODELS") or str(files("rhythmicnet_live.models_onnx")))
 MANIFEST_NAME = "manifest.json"
 
 

@@ -1,7 +1,7 @@
 """Shared pytest fixtures.
 
 ``jack_server``: the MIDI tests run against a real JACK server. It starts a private one for the session
-(:class:`rhythmicnet_live.jack_server.JackServer`: dummy driver, a unique server name selected through
+(:class:`jack_server.JackServer`: dummy driver, a unique server name selected through
 ``JACK_DEFAULT_SERVER``, so it never touches a user's own server or another test run) and stops it at the end.
 Without jackd (``apt-get install jackd2``) the JACK tests are skipped with that reason.
 """
@@ -12,7 +12,7 @@ import os
 
 import pytest
 
-from rhythmicnet_live.jack_server import JackServer
+from jack_server import JackServer
 
 
 @pytest.fixture(scope="session")

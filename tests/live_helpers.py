@@ -7,7 +7,7 @@ import threading
 import time
 from typing import Callable
 
-from rhythmicnet_live.jack_server import JackMidiRecorder
+from jack_server import JackMidiRecorder
 
 #: A JACK MIDI input connected to the output port whose name contains the given text: ``received()`` lists the
 #: mido messages that arrived (polled, no Python callback in JACK's thread; see JackMidiRecorder).

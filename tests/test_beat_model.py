@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rhythmicnet_live.activation import KinematicActivation
-from rhythmicnet_live.beat_model import VELOCITY_SCALE, ModelActivation, beat_features, default_activation
+from rhythmicnet_live.analysis.activation import KinematicActivation
+from rhythmicnet_live.analysis.beat_model import VELOCITY_SCALE, ModelActivation, beat_features, default_activation
 
 LOOKAHEAD = 2
 
@@ -39,8 +39,8 @@ def exported(tmp_path_factory):
     """A small random BeatNet exported and registered in a temporary models folder: (model, folder)."""
     torch = pytest.importorskip("torch")
     pytest.importorskip("onnxscript")
-    from export.beat_model import BeatNet, BeatNetConfig
-    from export.export_beat_model import export_onnx
+    from export.beats.model import BeatNet, BeatNetConfig
+    from export.beats.export_onnx import export_onnx
     from export.manifest import register_model
 
     torch.manual_seed(0)
@@ -56,7 +56,7 @@ def exported(tmp_path_factory):
 def test_onnx_export_matches_pytorch_and_streams(exported):
     import torch
 
-    from export.export_beat_model import parity
+    from export.beats.export_onnx import parity
 
     model, folder = exported
     assert parity(model, folder / "beat_model.onnx", lengths=(1, 57)) < 1e-4

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rhythmicnet_live.capture import CameraSource, Frame, VideoFileSource, open_source
+from rhythmicnet_live.input.capture import CameraSource, Frame, VideoFileSource, open_source
 from rhythmicnet_live.errors import UserInputError
 
 CLIP = Path(__file__).parent / "fixtures" / "dance_3s_640x360.mp4"
@@ -69,7 +69,7 @@ def test_file_truncated_midway_yields_what_it_has_and_warns(tmp_path, caplog):
     cut = tmp_path / "half.mp4"
     data = CLIP.read_bytes()
     cut.write_bytes(data[: len(data) // 2])
-    with caplog.at_level(logging.WARNING, logger="rhythmicnet_live.capture"), open_source(cut) as source:
+    with caplog.at_level(logging.WARNING, logger="rhythmicnet_live.input.capture"), open_source(cut) as source:
         n = sum(1 for _ in source)
     assert 0 < n < 90 and source.truncated
     assert "truncated" in caplog.text

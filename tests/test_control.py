@@ -9,8 +9,8 @@ from pythonosc.osc_bundle_builder import IMMEDIATELY, OscBundleBuilder
 from pythonosc.osc_message import OscMessage
 from pythonosc.osc_message_builder import build_msg
 
-from rhythmicnet_live import osc_protocol as proto
-from rhythmicnet_live.control import ControlError, ControlServer, EngineControls
+from rhythmicnet_live.live import osc_protocol as proto
+from rhythmicnet_live.live.control import ControlError, ControlServer, EngineControls
 
 
 class Client:

@@ -9,14 +9,14 @@ import numpy as np
 import pretty_midi
 import pytest
 
-from rhythmicnet_live.drums import (
+from rhythmicnet_live.generation.drums import (
     BOS,
     DrumGenerator,
     HitVocabulary,
     hits_to_masks,
     masks_to_hits,
 )
-from rhythmicnet_live.midi_file import steps_to_seconds, write_take_midi
+from rhythmicnet_live.offline.midi_file import steps_to_seconds, write_take_midi
 from rhythmicnet_live.models import MODELS_DIR, has_model
 from rhythmicnet_live.notes import DRUM_CHANNEL, DRUM_PITCHES, Note
 
@@ -27,13 +27,13 @@ BUSY = np.array([1, 0, 1, 0, 1, 0, 0, 1, 1, 0, 1, 0, 1, 1, 0, 1])
 
 @pytest.fixture(scope="module")
 def fixture_drums():
-    from export.groove_data import load_midi
+    from export.drums.data import load_midi
 
     return load_midi(GMD_FILE)
 
 
 def test_gmd_file_on_the_grid(fixture_drums):
-    from export.groove_data import PITCH_TO_CLASS
+    from export.drums.data import PITCH_TO_CLASS
 
     hits, velocities, offsets = fixture_drums
     assert hits.shape == velocities.shape == offsets.shape == (18 * 16, 9)
@@ -56,7 +56,7 @@ def test_gmd_file_on_the_grid(fixture_drums):
 
 
 def test_taps_are_beats_plus_accents(fixture_drums):
-    from export.groove_data import taps_from_drums
+    from export.drums.data import taps_from_drums
 
     hits, velocities, _ = fixture_drums
     taps = taps_from_drums(hits, velocities)
@@ -101,7 +101,7 @@ def test_shipped_onnx_matches_pytorch():
     """The shipped ONNX files compute what the PyTorch models with the same weights compute (prefill of 4
     context bars, single cached steps, a 14-step chunk; the U-Net on random hits)."""
     pytest.importorskip("torch")
-    from export.export_drums import torch_models_from_onnx, transformer_parity, unet_parity
+    from export.drums.export_onnx import torch_models_from_onnx, transformer_parity, unet_parity
 
     transformer, unet = torch_models_from_onnx(MODELS_DIR)
     assert transformer_parity(transformer, MODELS_DIR / "drums_encoder.onnx", MODELS_DIR / "drums_decoder.onnx") < 1e-4
@@ -110,7 +110,7 @@ def test_shipped_onnx_matches_pytorch():
 
 def test_block_causal_encoder_and_cached_decoder():
     torch = pytest.importorskip("torch")
-    from export.drum_models import HitTransformer
+    from export.drums.models import HitTransformer
 
     torch.manual_seed(0)
     model = HitTransformer(vocab_size=20).eval()

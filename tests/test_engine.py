@@ -15,11 +15,11 @@ from pythonosc.osc_message import OscMessage
 from pythonosc.osc_message_builder import OscMessageBuilder
 
 from live_helpers import JackMidiIn, OscReceiver, wait_for
-from rhythmicnet_live import osc_protocol as proto
+from rhythmicnet_live.live import osc_protocol as proto
 from rhythmicnet_live.config import Config
-from rhythmicnet_live.journal import journal_to_midi, read_journal
+from rhythmicnet_live.live.journal import journal_to_midi, read_journal
 from rhythmicnet_live.notes import DRUM_CHANNEL, DRUM_PITCHES, PIANO_CHANNEL
-from rhythmicnet_live.perform import perform
+from rhythmicnet_live.live.perform import perform
 
 CLIP = Path(__file__).parent / "fixtures" / "jump_8s_480x270.mp4"
 

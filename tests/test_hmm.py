@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from rhythmicnet_live.hmm import BeatTracker
+from rhythmicnet_live.analysis.hmm import BeatTracker
 
 FPS = 30.0
 

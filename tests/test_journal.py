@@ -15,13 +15,13 @@ import pytest
 
 from live_helpers import wait_for
 from rhythmicnet_live.errors import UserInputError
-from rhythmicnet_live.journal import JournalWriter, journal_to_midi, new_journal_path, read_journal
+from rhythmicnet_live.live.journal import JournalWriter, journal_to_midi, new_journal_path, read_journal
 from rhythmicnet_live.notes import Note
-from rhythmicnet_live.scheduler import ScheduledNote
+from rhythmicnet_live.live.scheduler import ScheduledNote
 
 WRITER = textwrap.dedent("""
     import sys, time
-    from rhythmicnet_live.journal import JournalWriter
+    from rhythmicnet_live.live.journal import JournalWriter
     w = JournalWriter(sys.argv[1], origin=0.0, fsync_interval_s=0.5, meta={"source": "test"})
     w.tempo(100.0, t=0.0)
     i = 0

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from rhythmicnet_live.errors import UserInputError
-from rhythmicnet_live.keypoints import Keypoints, OnlineKeypoints, load_keypoint_file, prepare, resample
+from rhythmicnet_live.input.keypoints import Keypoints, OnlineKeypoints, load_keypoint_file, prepare, resample
 
 
 def body(n: int, fps: float, seed: int = 0) -> Keypoints:

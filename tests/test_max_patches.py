@@ -14,8 +14,8 @@ import pytest
 from pythonosc.udp_client import SimpleUDPClient
 
 from live_helpers import OscReceiver, wait_for
-from rhythmicnet_live import osc_protocol as proto
-from rhythmicnet_live.control import ControlServer, EngineControls
+from rhythmicnet_live.live import osc_protocol as proto
+from rhythmicnet_live.live.control import ControlServer, EngineControls
 from rhythmicnet_live.notes import DRUM_CHANNEL, PIANO_CHANNEL
 
 PATCH_DIR = Path(__file__).resolve().parents[1] / "max_patches"

@@ -9,12 +9,12 @@ import pytest
 
 from live_helpers import wait_for
 from rhythmicnet_live.errors import UserInputError
-from rhythmicnet_live.jack_server import JackMidiRecorder
-from rhythmicnet_live.midi_out import (
+from jack_server import JackMidiRecorder
+from rhythmicnet_live.live.midi_out import (
     CC_ALL_NOTES_OFF, CC_ALL_SOUND_OFF, MemoryMidiOutput, MidiClock, list_ports, open_midi_output,
 )
 from rhythmicnet_live.notes import DRUM_CHANNEL, PIANO_CHANNEL, Note
-from rhythmicnet_live.scheduler import NoteScheduler, ScheduledNote
+from rhythmicnet_live.live.scheduler import NoteScheduler, ScheduledNote
 
 
 def _cc(msgs, control):
@@ -193,7 +193,7 @@ def test_clock_beat_anchor_stretches_ticks_to_land_the_quarter_on_the_beat():
 SIGNALLED_CHILD = """
 import sys, time
 import mido
-from rhythmicnet_live.midi_out import MidiOutput, exit_cleanly_on_signals
+from rhythmicnet_live.live.midi_out import MidiOutput, exit_cleanly_on_signals
 
 class Printing(MidiOutput):
     def _send(self, msg):

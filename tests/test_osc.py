@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from live_helpers import OscReceiver, wait_for
-from rhythmicnet_live import osc_protocol as proto
+from rhythmicnet_live.live import osc_protocol as proto
 from rhythmicnet_live.notes import Note
-from rhythmicnet_live.osc_out import OscOutput
-from rhythmicnet_live.scheduler import NoteScheduler, ScheduledNote
+from rhythmicnet_live.live.osc_out import OscOutput
+from rhythmicnet_live.live.scheduler import NoteScheduler, ScheduledNote
 
 
 @pytest.fixture

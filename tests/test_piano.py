@@ -10,10 +10,10 @@ import numpy as np
 import pretty_midi
 import pytest
 
-from rhythmicnet_live.midi_file import steps_to_seconds, write_take_midi
+from rhythmicnet_live.offline.midi_file import steps_to_seconds, write_take_midi
 from rhythmicnet_live.models import MODELS_DIR, has_model
 from rhythmicnet_live.notes import DRUM_CHANNEL, PIANO_CHANNEL, Note
-from rhythmicnet_live.piano import (
+from rhythmicnet_live.generation.piano import (
     DECODER_NAME, ENCODER_NAME, GM_TO_DRUM_CLASS, Grammar, PianoGenerator, decode_piano_bar, encode_drum_bar,
     metrical_positions,
 )
@@ -26,7 +26,7 @@ shipped = pytest.mark.skipif(not (has_model(ENCODER_NAME) and has_model(DECODER_
 
 @pytest.fixture(scope="module")
 def tokenised():
-    data = pytest.importorskip("export.piano_data")
+    data = pytest.importorskip("export.piano.data")
     tokenizer = data.make_tokenizer()
     vocab = data.make_vocab(tokenizer)
     song = data.tokenize_song(FIXTURE, tokenizer, vocab)
@@ -109,7 +109,7 @@ def test_grammar_mask_alone_always_yields_well_formed_bars(tokenised):
 
 
 def test_transposition_moves_only_pitches(tokenised):
-    data = pytest.importorskip("export.piano_data")
+    data = pytest.importorskip("export.piano.data")
     song, vocab = tokenised
     up = data.transpose_bar(song.piano[0], 5, vocab)
     before, after = decode_piano_bar(song.piano[0], vocab), decode_piano_bar(up, vocab)
@@ -125,8 +125,8 @@ def test_onnx_matches_pytorch_bar_by_bar(tokenised, tmp_path):
     pytest.importorskip("onnxscript")
     import torch
 
-    from export.export_piano import export_graphs, parity
-    from export.piano_model import PianoConfig, PianoTransformer
+    from export.piano.export_onnx import export_graphs, parity
+    from export.piano.model import PianoConfig, PianoTransformer
 
     song, vocab = tokenised
     torch.manual_seed(0)

@@ -6,9 +6,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rhythmicnet_live import pose
-from rhythmicnet_live.capture import Frame
-from rhythmicnet_live.keypoints import COCO17, Keypoints
+from rhythmicnet_live.input import pose
+from rhythmicnet_live.input.capture import Frame
+from rhythmicnet_live.input.keypoints import COCO17, Keypoints
 
 CLIP = Path(__file__).parent / "fixtures" / "dance_3s_640x360.mp4"
 NOSE, L_SH, R_SH, L_HIP, R_HIP = 0, 5, 6, 11, 12

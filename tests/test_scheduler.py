@@ -8,9 +8,9 @@ import time
 import pytest
 
 from live_helpers import wait_for
-from rhythmicnet_live.midi_out import CC_ALL_NOTES_OFF, MemoryMidiOutput
+from rhythmicnet_live.live.midi_out import CC_ALL_NOTES_OFF, MemoryMidiOutput
 from rhythmicnet_live.notes import Note
-from rhythmicnet_live.scheduler import NoteScheduler, ScheduledNote
+from rhythmicnet_live.live.scheduler import NoteScheduler, ScheduledNote
 
 
 def _pairs_ok(messages) -> bool:

@@ -13,11 +13,11 @@ import pytest
 
 from live_helpers import wait_for
 from rhythmicnet_live.errors import UserInputError
-from rhythmicnet_live.jack_server import JackMidiRecorder
-from rhythmicnet_live.midi_out import CC_ALL_NOTES_OFF
+from jack_server import JackMidiRecorder
+from rhythmicnet_live.live.midi_out import CC_ALL_NOTES_OFF
 from rhythmicnet_live.notes import Note
-from rhythmicnet_live.scheduler import ScheduledNote
-from rhythmicnet_live.sender import SenderProcess, SenderSpec
+from rhythmicnet_live.live.scheduler import ScheduledNote
+from rhythmicnet_live.live.sender import SenderProcess, SenderSpec
 
 
 def _paired(msgs) -> bool:
@@ -70,8 +70,8 @@ def test_unknown_port_in_the_child_is_a_user_error(jack_server):
 ENGINE = textwrap.dedent("""
     import sys, time
     from rhythmicnet_live.notes import Note
-    from rhythmicnet_live.scheduler import ScheduledNote
-    from rhythmicnet_live.sender import SenderProcess, SenderSpec
+    from rhythmicnet_live.live.scheduler import ScheduledNote
+    from rhythmicnet_live.live.sender import SenderProcess, SenderSpec
     sender = SenderProcess(SenderSpec(midi_port="RhythmicNet", midi_api="jack", midi_client_name="Doomed"))
     print(sender.pid, flush=True)
     sys.stdin.readline()  # the test connects its reader

@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from rhythmicnet_live.activation import KinematicActivation
-from rhythmicnet_live.style import KinematicOffsets, StyleProcessor, directogram
+from rhythmicnet_live.analysis.activation import KinematicActivation
+from rhythmicnet_live.analysis.style import KinematicOffsets, StyleProcessor, directogram
 
 
 def moving_body(n: int = 240, seed: int = 0) -> np.ndarray:

@@ -14,8 +14,8 @@ import pytest
 
 from rhythmicnet_live.errors import UserInputError
 from rhythmicnet_live.notes import DRUM_CHANNEL, PIANO_CHANNEL
-from rhythmicnet_live.render import ffmpeg_exe
-from rhythmicnet_live.take import TAKE_FILES, TakeOptions, make_take
+from rhythmicnet_live.offline.render import ffmpeg_exe
+from rhythmicnet_live.offline.take import TAKE_FILES, TakeOptions, make_take
 
 CLIP = Path(__file__).parent / "fixtures" / "jump_8s_480x270.mp4"
 
@@ -81,7 +81,7 @@ def test_a_failure_leaves_no_partial_files(clip, tmp_path, monkeypatch):
     def broken_render(*_args, **_kwargs):
         raise UserInputError("rendering audio failed: no soundfont")
 
-    monkeypatch.setattr("rhythmicnet_live.render.render_wav", broken_render)
+    monkeypatch.setattr("rhythmicnet_live.offline.render.render_wav", broken_render)
     out = tmp_path / "out"
     with pytest.raises(UserInputError):
         make_take(clip, out, TakeOptions(drums_only=True), progress=False)

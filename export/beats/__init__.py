@@ -1,0 +1,1 @@
+"""Video2Rhythm: AIST++ data, the beat model, training, ONNX export, evaluation."""

@@ -1,0 +1,393 @@
+"""Train, cross-validate, ablate and export the Video2Rhythm beat model on AIST++.
+
+Data and augmentation (all on the fly from ``export.beats.aistpp``): every sequence is seen as ``--views``
+precomputed views, each through a random virtual camera (3D) with webcam-like noise (pixel jitter,
+dropped joints and frames), mirrored left/right half the time, and time-stretched (motion and beat
+labels alike) towards a tempo drawn from 60-180 BPM; then the runtime's own ``prepare`` (30 fps,
+normalised) and ``beat_features``. Targets: 1 on beat frames (weight ``POS_WEIGHT``) and on the frames
+either side (weight ``NEIGHBOUR_WEIGHT``), 0 elsewhere (weight 1): a weighted BCE.
+
+Evaluation: k-fold cross-validation by dancer (``dancer_folds``); inside each fold the training dancers
+are split again, and the validation dancers' loss picks the checkpoint (early stopping), so the test
+fold is never used to choose anything. Test sequences are seen exactly like in ``export.beats.evaluate``
+(one seeded camera each) and decoded by the same decoders; the model runs in its streaming form
+(chunks + state, as at run time).
+
+    python -m export.beats.train --ablation          # Table 1 rows x folds + the lookahead sweep (L = 0, 4, 8)
+    python -m export.beats.train --final             # all dancers -> models_onnx/beat_model.onnx + manifest
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, replace
+from multiprocessing import get_context
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+from tqdm import tqdm
+
+from rhythmicnet_live import FPS
+from rhythmicnet_live.analysis.beat_model import beat_features
+from rhythmicnet_live.input.keypoints import COCO17_FLIP, Keypoints, prepare
+
+from export import RUNS as EXPORT_RUNS
+
+from .aistpp import SHARED_AISTPP, Sequence, VirtualCamera, dancer_folds, load_aistpp, project, webcam_noise
+from .model import BeatNet, BeatNetConfig
+from .evaluate import (EvalItem, Row, chance_row, evaluate, format_table, kinematic_activation,
+                             prepare_items)
+
+RUNS = EXPORT_RUNS / "beats"
+POS_WEIGHT, NEIGHBOUR_WEIGHT = 5.0, 1.5
+
+#: Table 1 rows (paper order) and the model each trains; all causal with the same lookahead.
+ABLATION = {
+    "TCN": dict(encoder="tcn", transformer=False, rel_attn=False, ssm=False),
+    "ST-GCN": dict(transformer=False, rel_attn=False, ssm=False),
+    "ST-GCN+TF": dict(rel_attn=False, ssm=False),
+    "ST-GCN+TF+RelAttn": dict(ssm=False),
+    "ST-GCN+TF+RelAttn+SSM": dict(),
+}
+FULL = "ST-GCN+TF+RelAttn+SSM"
+SWEEP = (0, 4, 8)  # lookahead L in frames at which the full model is evaluated
+
+
+@dataclass
+class View:
+    """One augmented view of a sequence: features (T, 17, 5), targets and loss weights (T,), 30 fps."""
+
+    dancer: str
+    feats: np.ndarray
+    target: np.ndarray
+    weight: np.ndarray
+
+
+def beat_targets(beats: np.ndarray, frames: int) -> tuple[np.ndarray, np.ndarray]:
+    """(target, weight) (frames,) for beat times in seconds at FPS: beats and their neighbours are positive."""
+    target = np.zeros(frames, np.float32)
+    weight = np.ones(frames, np.float32)
+    idx = np.round(np.asarray(beats) * FPS).astype(int)
+    for off, w in ((-1, NEIGHBOUR_WEIGHT), (1, NEIGHBOUR_WEIGHT), (0, POS_WEIGHT)):
+        j = idx + off
+        j = j[(j >= 0) & (j < frames)]
+        target[j], weight[j] = 1.0, w
+    return target, weight
+
+
+def augmented_view(seq: Sequence, rng: np.random.Generator, stretch: bool = True) -> View:
+    """A random camera, noise, mirror and time stretch of ``seq`` (see the module docstring)."""
+    scale = 1.0
+    if stretch and rng.random() < 0.8:
+        target_bpm = float(np.exp(rng.uniform(np.log(60.0), np.log(180.0))))
+        scale = float(np.clip(seq.bpm / target_bpm, 0.6, 1.7))  # > 1: slower motion, longer clip
+    if seq.is_3d:
+        camera = VirtualCamera.random(rng)
+        xy, width = project(seq.joints, camera), camera.image[0]
+    else:
+        xy, width = seq.joints.copy(), 1920
+    if rng.random() < 0.5:
+        xy = xy[:, list(COCO17_FLIP)].copy()
+        xy[..., 0] = width - xy[..., 0]
+    xy = webcam_noise(xy, rng, noise_px=rng.uniform(0.0, 4.0), drop_prob=rng.uniform(0.0, 0.05),
+                      frame_drop_prob=rng.uniform(0.0, 0.03))
+    kp = Keypoints(xy, np.isfinite(xy).all(-1).astype(np.float32), np.arange(len(xy)) * scale / seq.fps)
+    feats = beat_features(prepare(kp).xy)
+    target, weight = beat_targets(seq.beats * scale, len(feats))
+    return View(seq.dancer, feats, target, weight)
+
+
+def make_views(seqs: list[Sequence], n_views: int, seed: int) -> list[View]:
+    """``n_views`` augmented views of every sequence, cached (as plain arrays) in ``RUNS``."""
+    cache = RUNS / f"views_{len(seqs)}x{n_views}_{seed}.pt"
+    if cache.exists():
+        return [View(**v) for v in torch.load(cache, weights_only=False)]
+    views = []
+    for i, seq in enumerate(tqdm(seqs, desc="augmented views", unit="sequence")):
+        rng = np.random.default_rng([seed, i])
+        views += [augmented_view(seq, rng) for _ in range(n_views)]
+    RUNS.mkdir(parents=True, exist_ok=True)
+    torch.save([asdict(v) for v in views], cache)
+    return views
+
+
+def batch_of(views: list[View], rng: np.random.Generator, size: int, frames: int) -> tuple[torch.Tensor, ...]:
+    feats = np.zeros((size, frames, 17, 5), np.float32)
+    target = np.zeros((size, frames), np.float32)
+    weight = np.zeros((size, frames), np.float32)
+    for b in range(size):
+        v = views[rng.integers(len(views))]
+        start = rng.integers(max(1, len(v.feats) - frames + 1))
+        n = min(frames, len(v.feats) - start)
+        feats[b, :n], target[b, :n], weight[b, :n] = (a[start:start + n] for a in (v.feats, v.target, v.weight))
+    return torch.from_numpy(feats), torch.from_numpy(target), torch.from_numpy(weight)
+
+
+def weighted_bce(act: torch.Tensor, target: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    return (F.binary_cross_entropy(act.clamp(1e-6, 1 - 1e-6), target, reduction="none") * weight).sum() / weight.sum()
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    steps: int = 500
+    batch: int = 16
+    frames: int = 128
+    lr: float = 3e-3
+    eval_every: int = 50
+    random_lookahead: bool = True  # transformer rows: L drawn from 0 .. max_lookahead per batch
+
+
+def train_model(cfg: BeatNetConfig, train: list[View], val: list[View], settings: TrainSettings, seed: int,
+                log: Path | None = None) -> tuple[BeatNet, dict]:
+    """Adam + cosine decay for ``settings.steps``; keeps the checkpoint with the lowest validation loss."""
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    model = BeatNet(cfg)
+    opt = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, settings.lr, total_steps=settings.steps, pct_start=0.1)
+    val_batches = [batch_of(val, np.random.default_rng(1000), 16, settings.frames * 3 // 2)] if val else []
+    best = (float("inf"), None, 0)
+    t0 = time.time()
+    for step in range(1, settings.steps + 1):
+        model.train()
+        feats, target, weight = batch_of(train, rng, settings.batch, settings.frames)
+        if cfg.transformer and settings.random_lookahead:
+            model.set_lookahead(int(rng.integers(cfg.max_lookahead + 1)))
+        loss = weighted_bce(model(feats), target, weight)
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        if step % settings.eval_every == 0 or step == settings.steps:
+            model.eval()
+            if cfg.transformer:
+                model.set_lookahead(cfg.lookahead)
+            with torch.no_grad():
+                vloss = float(np.mean([weighted_bce(model(f), t, w).item() for f, t, w in val_batches])) if val else -step
+            if vloss < best[0]:
+                best = (vloss, {k: v.clone() for k, v in model.state_dict().items()}, step)
+            if log:
+                with open(log, "a") as fh:
+                    fh.write(f"step {step} train {loss.item():.4f} val {vloss:.4f} {time.time() - t0:.0f}s\n")
+    model.load_state_dict(best[1])
+    if cfg.transformer:
+        model.set_lookahead(cfg.lookahead)
+    model.eval()
+    return model, {"best_step": best[2], "val_loss": best[0], "seconds": time.time() - t0}
+
+
+@torch.no_grad()
+def predict(model: BeatNet, xy: np.ndarray, chunk: int = 256) -> np.ndarray:
+    """Activation (T,) of prepared keypoints (T, 17, 2), streamed in chunks exactly as the runtime does."""
+    model.eval()
+    feats = torch.from_numpy(beat_features(xy))
+    cache, hist, valid = model.empty_state(1)
+    if not model.cfg.transformer:  # no streaming state for the convolutional rows: whole clip at once
+        out = model(feats[None])[0].numpy()
+    else:
+        out = np.zeros(len(feats), np.float32)
+        delay = model.cfg.lookahead
+        for start in range(0, len(feats), chunk):
+            stop = min(start + chunk, len(feats))
+            act, cache, hist, valid = model.step(feats[None, start:stop], cache, hist, valid)
+            lo = max(0, start - delay)
+            out[lo:stop] = act[0, act.shape[1] - (stop - lo):].numpy()
+    out[feats[:, :, 4].sum(-1).numpy() == 0] = np.nan
+    return out
+
+
+def split_inner(dancers: list[str], seed: int) -> tuple[list[str], list[str]]:
+    """Training dancers -> (train, validation): about one dancer in six validates (early stopping)."""
+    rng = np.random.default_rng(seed)
+    order = list(rng.permutation(sorted(dancers)))
+    n_val = max(1, len(order) // 6)
+    return order[n_val:], order[:n_val]
+
+
+#: (views, items) shared with forked workers without pickling them per task.
+_SHARED: tuple[list[View], list[EvalItem]] = ([], [])
+
+
+def task_file(row: str, fold: int) -> Path:
+    return RUNS / "cv" / f"{row}_fold{fold}.npz"
+
+
+def fold_job(args: tuple) -> tuple[str, int, dict] | None:
+    """Train one row on one fold and save its held-out activations to ``task_file`` (rows ``<row>|<sequence>``).
+
+    The full model is also run at every lookahead in ``SWEEP`` (rows ``<FULL> L=<L>``), from the same weights.
+    A task another process has claimed (``.claim`` file) is skipped, so several processes can share the work.
+    """
+    row, fold, cfg, settings, test_dancers, seed = args
+    path = task_file(row, fold)
+    try:
+        os.close(os.open(path.with_suffix(".claim"), os.O_CREAT | os.O_EXCL))
+    except FileExistsError:
+        return None
+    views, items = _SHARED
+    torch.set_num_threads(1)
+    train_dancers = sorted({v.dancer for v in views} - set(test_dancers))
+    inner_train, inner_val = split_inner(train_dancers, seed + fold)
+    train = [v for v in views if v.dancer in inner_train]
+    val = [v for v in views if v.dancer in inner_val]
+    log = RUNS / f"log_{row}_L{cfg.lookahead}_fold{fold}.txt"
+    log.unlink(missing_ok=True)
+    model, info = train_model(cfg, train, val, settings, seed + fold, log)
+    test = [it for it in items if it.seq.dancer in test_dancers]
+    acts = {row: {it.seq.name: predict(model, it.xy) for it in test}}
+    if row == FULL:
+        for lookahead in SWEEP:
+            model.set_lookahead(lookahead)
+            acts[f"{FULL} L={lookahead}"] = {it.seq.name: predict(model, it.xy) for it in test}
+    np.savez(path, info=json.dumps(info), **{f"{r}|{name}": a for r, d in acts.items() for name, a in d.items()})
+    return row, fold, info
+
+
+def load_results(folds: int) -> tuple[dict[str, dict], dict[str, set]]:
+    """({row name: {sequence: activation}}, {row name: folds done}) from the saved task files."""
+    acts: dict[str, dict] = {}
+    done: dict[str, set] = {}
+    for path in sorted((RUNS / "cv").glob("*_fold*.npz")):
+        fold = int(path.stem.rsplit("_fold", 1)[1])
+        with np.load(path) as data:
+            for key in data.files:
+                if key == "info":
+                    continue
+                row, name = key.split("|", 1)
+                acts.setdefault(row, {})[name] = data[key]
+                done.setdefault(row, set()).add(fold)
+    return acts, done
+
+
+def cross_validate(rows: dict[str, BeatNetConfig], views: list[View], items: list[EvalItem],
+                   folds: list[list[str]], settings: TrainSettings, jobs: int, seed: int) -> None:
+    """Train every (row, fold) not yet done or claimed; the full model and the TCN first, then fold by fold."""
+    global _SHARED
+    _SHARED = (views, items)
+    (RUNS / "cv").mkdir(parents=True, exist_ok=True)
+    first = [r for r in (FULL, "TCN") if r in rows]
+    tasks = [(row, f, rows[row], settings, folds[f], seed) for row in first for f in range(len(folds))]
+    tasks += [(row, f, rows[row], settings, folds[f], seed) for f in range(len(folds)) for row in rows if row not in first]
+    tasks = [t for t in tasks if not task_file(t[0], t[1]).with_suffix(".claim").exists()]
+    with get_context("fork").Pool(jobs) as pool:
+        for result in pool.imap_unordered(fold_job, tasks):
+            if result:
+                row, fold, info = result
+                print(f"  done {row} fold {fold}: best step {info['best_step']}, val loss {info['val_loss']:.4f}, "
+                      f"{info['seconds']:.0f}s", flush=True)
+
+
+def table_rows(acts: dict[str, dict], items: list[EvalItem], min_bpm: float, max_bpm: float, skip: float,
+               madmom_for: tuple[str, ...] = ()) -> list[Row]:
+    """Chance + kinematic + every trained row, under this project's HMM (and madmom for ``madmom_for``)."""
+    fns = {"no-learning (kinematic)": kinematic_activation}
+    rows = evaluate(items, fns, min_bpm, max_bpm, skip, with_madmom=False)
+    for name, by_seq in acts.items():
+        fn = {name: (lambda seq, xy, d=by_seq: d[seq.name])}
+        rows += evaluate(items, fn, min_bpm, max_bpm, skip, with_madmom=name in madmom_for)[1:]
+    return rows
+
+
+def summary(rows: list[Row]) -> dict:
+    return {r.name: r.mean() for r in rows}
+
+
+def report(acts: dict[str, dict], done: dict[str, set], items: list[EvalItem], folds: list[list[str]], title: str,
+           args: argparse.Namespace) -> None:
+    """Print and save the tables: baselines + full model + lookahead sweep on every fold finished by all of
+    them, and the whole ablation on the folds every row has finished (named in the titles)."""
+    def on(fold_ids: set) -> list[EvalItem]:
+        dancers = {d for f in fold_ids for d in folds[f]}
+        return [it for it in items if it.seq.dancer in dancers]
+
+    texts, summaries = [], {}
+    main_rows = ["TCN", FULL] + [f"{FULL} L={la}" for la in SWEEP]
+    common = set.intersection(*(done.get(r, set()) for r in main_rows))
+    if common:
+        sel = on(common)
+        table = table_rows({r: acts[r] for r in ("TCN", FULL)}, sel, args.min_bpm, args.max_bpm, args.skip,
+                           madmom_for=(FULL,))
+        texts.append(format_table(table, f"{title}\nbaselines and full model: folds {sorted(common)} of {len(folds)}, "
+                                         f"{len(sel)} sequences"))
+        summaries["rows"] = summary(table)
+        sweep = table_rows({f"{FULL} L={la}": acts[f"{FULL} L={la}"] for la in SWEEP}, sel, args.min_bpm,
+                           args.max_bpm, args.skip)[3:]
+        texts.append(format_table(sweep, f"lookahead sweep (same weights; L frames = L x {1000 / FPS:.1f} ms latency), "
+                                         f"folds {sorted(common)}"))
+        summaries["lookahead_sweep"] = summary(sweep)
+    all_rows = list(ABLATION)
+    common_all = set.intersection(*(done.get(r, set()) for r in all_rows))
+    if common_all:
+        sel = on(common_all)
+        table = table_rows({r: acts[r] for r in all_rows}, sel, args.min_bpm, args.max_bpm, args.skip)
+        texts.append(format_table(table, f"ablation (Table 1 rows): folds {sorted(common_all)} of {len(folds)}, "
+                                         f"{len(sel)} sequences"))
+        summaries["ablation"] = summary(table)
+    summaries.update({"title": title, "folds": folds, "folds_done": {r: sorted(f) for r, f in done.items()},
+                      "config": BeatNetConfig(lookahead=args.lookahead, window=args.window).to_dict()})
+    text = "\n\n".join(texts)
+    print(text)
+    (RUNS / f"ablation_L{args.lookahead}.txt").write_text(text + "\n")
+    (RUNS / f"ablation_L{args.lookahead}.json").write_text(json.dumps(summaries, indent=1))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", default=str(SHARED_AISTPP))
+    parser.add_argument("--ablation", action="store_true", help="Table 1: every row, k-fold by dancer")
+    parser.add_argument("--eval-only", action="store_true", help="tables from the saved fold results, no training")
+    parser.add_argument("--final", action="store_true", help="train on all dancers, export ONNX, register")
+    parser.add_argument("--folds", type=int, default=4)
+    parser.add_argument("--lookahead", type=int, default=4, help="L, frames (ablation rows and final model)")
+    parser.add_argument("--window", type=int, default=BeatNetConfig.window, help="attention window W, frames")
+    parser.add_argument("--views", type=int, default=24, help="augmented views per sequence")
+    parser.add_argument("--steps", type=int, default=TrainSettings.steps)
+    parser.add_argument("--jobs", type=int, default=2, help="folds trained in parallel (1 thread each)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--min-bpm", type=float, default=60.0)
+    parser.add_argument("--max-bpm", type=float, default=180.0)
+    parser.add_argument("--skip", type=float, default=1.0)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+    RUNS.mkdir(parents=True, exist_ok=True)
+    seqs = load_aistpp(args.data)
+    items = prepare_items(seqs, args.seed)
+    folds = dancer_folds(seqs, args.folds, args.seed)
+    settings = TrainSettings(steps=args.steps)
+    base = BeatNetConfig(lookahead=args.lookahead, window=args.window)
+    t0 = time.time()
+    views = make_views(seqs, args.views, args.seed)
+    print(f"{len(views)} augmented views of {len(seqs)} sequences ({time.time() - t0:.0f}s); folds: {folds}", flush=True)
+    title = (f"AIST++ beat tracking, {len(items)} sequences, {args.folds}-fold CV by dancer (held-out dancers), "
+             f"L = {args.lookahead} frames, W = {args.window} frames, tempo {args.min_bpm:g}-{args.max_bpm:g} BPM")
+
+    if args.ablation:
+        rows = {name: replace(base, **kw) for name, kw in ABLATION.items()}
+        if not args.eval_only:
+            cross_validate(rows, views, items, folds, settings, args.jobs, args.seed)
+        acts, done = load_results(args.folds)
+        report(acts, done, items, folds, title, args)
+
+    if args.final:
+        from .export_onnx import export_and_register
+
+        model, info = train_model(base, views, [], replace(settings, steps=int(settings.steps * 1.25)), args.seed,
+                                  RUNS / "log_final.txt")
+        checkpoint = RUNS / "beat_model_final.pt"
+        torch.save({"config": base.to_dict(), "state": model.state_dict(), "info": info}, checkpoint)
+        cv_json = RUNS / f"ablation_L{args.lookahead}.json"
+        if cv_json.exists():
+            export_and_register(model, cv_json)
+        else:
+            print(f"no cross-validated figures yet ({cv_json}): run --ablation, then "
+                  f"python -m export.beats.export_onnx {checkpoint}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Drum2Music: multitrack MIDI data, the REMI piano transformer, training, ONNX export, evaluation."""

@@ -1,0 +1,1 @@
+"""The shipped ONNX models and their manifest (installed as ``rhythmicnet_live.models_onnx``)."""

@@ -1,0 +1,1 @@
+"""Input: frame sources (video files, cameras), MediaPipe pose -> COCO-17, keypoint preparation (30 fps, normalised)."""

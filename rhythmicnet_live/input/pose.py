@@ -1,0 +1,206 @@
+"""Body pose per frame: MediaPipe Tasks ``PoseLandmarker`` on the bundled model, mapped to COCO-17.
+
+The model is ``assets/pose_landmarker_full.task`` (BlazePose GHUM full, built from the mediapipe 0.10.14
+wheel by ``export/build_pose_task.py``); nothing is downloaded at run time. The landmarker runs in
+VIDEO mode (it tracks the person between frames) on the CPU, one person.
+
+Per frame the output is ``xy`` (17, 2) float32 in pixels of the frame and ``conf`` (17,) float32 in
+[0, 1] from MediaPipe's visibility; a frame without a person gives NaN ``xy`` and zero ``conf``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+import sys
+from functools import lru_cache
+from importlib.resources import files
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .capture import Frame, open_source
+from ..errors import ModelManifestError, UserInputError
+from ..files import atomic_path
+from .keypoints import Keypoints
+
+log = logging.getLogger(__name__)
+
+POSE_TASK = Path(str(files("rhythmicnet_live") / "assets" / "pose_landmarker_full.task"))
+
+#: MediaPipe's 33 landmark indices of the COCO-17 joints, in COCO order (nose, l/r eye, l/r ear,
+#: l/r shoulder, l/r elbow, l/r wrist, l/r hip, l/r knee, l/r ankle). Both use the person's own left.
+MEDIAPIPE_TO_COCO17 = (0, 2, 5, 7, 8, 11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28)
+
+#: Bump when the keypoints produced from the same model change (mapping, options): invalidates caches.
+EXTRACTION_VERSION = 1
+
+
+@lru_cache(maxsize=None)
+def pose_model_version(task: Path = POSE_TASK) -> str:
+    """Identifies model + extraction settings: ``<sha256 of the .task, 16 hex>-v<EXTRACTION_VERSION>``."""
+    return f"{hashlib.sha256(Path(task).read_bytes()).hexdigest()[:16]}-v{EXTRACTION_VERSION}"
+
+
+@contextlib.contextmanager
+def native_stderr_silenced():
+    """Send file descriptor 2 to /dev/null for a moment: MediaPipe's C++ start-up warnings ("Feedback manager
+    requires...", "NORM_RECT without IMAGE_DIMENSIONS") are not for the user. Python's own stderr is flushed first."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+class PoseEstimator:
+    """One-person pose on successive frames (VIDEO mode: timestamps must increase; see :meth:`estimate`).
+
+    The confidence thresholds are MediaPipe's (person detection, pose presence, tracking), in [0, 1].
+    """
+
+    def __init__(self, task: Path = POSE_TASK, min_detection_confidence: float = 0.5,
+                 min_presence_confidence: float = 0.5, min_tracking_confidence: float = 0.5):
+        import mediapipe as mp
+        from mediapipe.tasks.python import BaseOptions, vision
+
+        if not Path(task).is_file():
+            raise ModelManifestError(f"pose model missing: {task} (rebuild it with export/build_pose_task.py)")
+        self._mp = mp
+        options = vision.PoseLandmarkerOptions(
+            base_options=BaseOptions(model_asset_path=str(task), delegate=BaseOptions.Delegate.CPU),
+            running_mode=vision.RunningMode.VIDEO,
+            num_poses=1,
+            min_pose_detection_confidence=min_detection_confidence,
+            min_pose_presence_confidence=min_presence_confidence,
+            min_tracking_confidence=min_tracking_confidence,
+        )
+        with native_stderr_silenced():
+            self._landmarker = vision.PoseLandmarker.create_from_options(options)
+        self._last_ms = -1
+        self._warmed = False
+
+    def estimate(self, frame: Frame) -> tuple[np.ndarray, np.ndarray]:
+        """COCO-17 ``xy`` (17, 2) pixels and ``conf`` (17,) for one frame (NaN / 0 when nobody is there).
+
+        The landmarker's timestamp is ``frame.t_capture`` in integer milliseconds, nudged up by 1 ms where
+        it would not increase (MediaPipe rejects repeated or decreasing timestamps).
+        """
+        ms = max(int(round(frame.t_capture * 1000.0)), self._last_ms + 1)
+        self._last_ms = ms
+        rgb = cv2.cvtColor(frame.image, cv2.COLOR_BGR2RGB)
+        image = self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=rgb)
+        if self._warmed:
+            result = self._landmarker.detect_for_video(image, ms)
+        else:
+            with native_stderr_silenced():  # the first inference logs its warnings once
+                result = self._landmarker.detect_for_video(image, ms)
+            self._warmed = True
+        xy = np.full((17, 2), np.nan, np.float32)
+        conf = np.zeros(17, np.float32)
+        if result.pose_landmarks:
+            height, width = frame.image.shape[:2]
+            landmarks = result.pose_landmarks[0]
+            for j, m in enumerate(MEDIAPIPE_TO_COCO17):
+                lm = landmarks[m]
+                xy[j] = (lm.x * width, lm.y * height)
+                conf[j] = lm.visibility if lm.visibility is not None else 1.0
+        return xy, np.clip(conf, 0.0, 1.0)
+
+    def close(self) -> None:
+        self._landmarker.close()
+
+    def __enter__(self) -> "PoseEstimator":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def extract_keypoints(source, progress: bool = True) -> Keypoints:
+    """Raw COCO-17 keypoints (pixels, not normalised) of every frame of ``source``.
+
+    source: a frame source from :mod:`rhythmicnet_live.input.capture`, or anything ``open_source`` takes (a
+    path; a camera index runs until the camera stops). times = the frames' capture timestamps (seconds).
+    A tqdm progress bar goes to stderr when ``progress``.
+    """
+    from tqdm import tqdm
+
+    owned = not hasattr(source, "__next__")
+    if owned:
+        source = open_source(source)
+    xys, confs, times = [], [], []
+    try:
+        with PoseEstimator() as estimator:
+            for frame in tqdm(source, total=source.frame_count, disable=not progress, file=sys.stderr,
+                              unit="frame", desc="pose"):
+                xy, conf = estimator.estimate(frame)
+                xys.append(xy)
+                confs.append(conf)
+                times.append(frame.t_capture)
+    finally:
+        if owned:
+            source.close()
+    if not times:
+        raise UserInputError("the video gave no frames")
+    return Keypoints(np.stack(xys), np.stack(confs), np.asarray(times, np.float64))
+
+
+def _cache_paths(video: Path, cache_dir: Path | None) -> list[Path]:
+    """Where the cache of ``video`` may live, in order: ``cache_dir`` if given, else beside the video,
+    then (for read-only video folders) the user cache ``$XDG_CACHE_HOME/rhythmicnet_live/keypoints``."""
+    name = f"{video.name}.keypoints.npz"
+    if cache_dir is not None:
+        return [Path(cache_dir) / name]
+    user = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "rhythmicnet_live" / "keypoints"
+    tag = hashlib.sha256(str(video.resolve()).encode()).hexdigest()[:12]
+    return [video.with_name(name), user / f"{tag}-{name}"]
+
+
+def cached_keypoints(video_path: str | Path, cache_dir: str | Path | None = None, progress: bool = True) -> Keypoints:
+    """Keypoints of a video file, computed once and then read from ``<video>.keypoints.npz``.
+
+    The cache is valid while the video's size and mtime and :func:`pose_model_version` are unchanged;
+    otherwise pose runs again and the file is rewritten. The cache holds ``xy``, ``conf``, ``times``
+    (readable with ``Keypoints.load``) plus the key.
+    """
+    video = Path(video_path)
+    if not video.is_file():
+        raise UserInputError(f"video file not found: {video}")
+    stat = video.stat()
+    key = {"video_size": stat.st_size, "video_mtime_ns": stat.st_mtime_ns, "model_version": pose_model_version()}
+    paths = _cache_paths(video, None if cache_dir is None else Path(cache_dir))
+    for path in paths:
+        if path.is_file():
+            try:
+                with np.load(path, allow_pickle=False) as data:
+                    if all(str(data[k]) == str(v) for k, v in key.items()):
+                        log.info("keypoints from cache %s", path)
+                        return Keypoints(data["xy"].astype(np.float32), data["conf"].astype(np.float32),
+                                         data["times"].astype(np.float64))
+            except (OSError, KeyError, ValueError) as exc:
+                log.warning("ignoring unreadable keypoint cache %s: %s", path, exc)
+    kp = extract_keypoints(video, progress=progress)
+    for path in paths:
+        if _write_cache(path, kp, key):
+            break
+    return kp
+
+
+def _write_cache(path: Path, kp: Keypoints, key: dict) -> bool:
+    """Write the cache atomically (temp file + rename); False (and a warning) if the folder is not writable."""
+    try:
+        with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+            np.savez_compressed(fh, xy=kp.xy, conf=kp.conf, times=kp.times, **{k: np.asarray(v) for k, v in key.items()})
+    except OSError as exc:
+        log.warning("cannot write keypoint cache %s: %s", path, exc)
+        return False
+    log.info("keypoints cached in %s", path)
+    return True

@@ -1,0 +1,393 @@
+"""MIDI output: a virtual port (or an existing port by name) that drums and piano are played into.
+
+Follows mido's port pattern: the public :meth:`MidiOutput.send` validates a ``mido.Message`` and takes the
+port lock once, then calls the backend's small ``_send``; backends override ``_send`` and ``_close`` only.
+
+- :func:`open_midi_output` opens the real port (python-rtmidi): a virtual output port named ``RhythmicNet``
+  by default, on the ALSA, JACK, CoreMIDI or Windows MM API. Windows cannot create virtual ports: name an
+  existing loopMIDI port there (``virtual=False``).
+- :class:`MemoryMidiOutput` keeps the messages in a list (unit tests, offline takes).
+- :func:`list_ports` lists the output ports an API can open (``--list-ports``).
+
+Every output tracks the notes sounding on each channel. :meth:`MidiOutput.all_notes_off` sends a note-off
+for each of them plus CC 123 (All Notes Off) and CC 120 (All Sound Off) on every channel used; it runs on
+``panic``, on :meth:`~MidiOutput.close`, on leaving a ``with`` block (also on an exception) and at
+interpreter exit (atexit; :func:`exit_cleanly_on_signals` extends that to SIGTERM/SIGHUP), so no note is ever
+left hanging.
+
+The output is also a note sink for :class:`rhythmicnet_live.live.scheduler.NoteScheduler` (``note_on``,
+``note_off``, ``all_notes_off``). :class:`MidiClock` sends MIDI clock (24 per quarter note) following a tempo
+that may change, plus Start and Stop.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import sys
+import threading
+import time
+from typing import TYPE_CHECKING
+
+import mido
+import rtmidi
+
+from ..errors import UserInputError
+from .timing import try_realtime, wait_until
+
+if TYPE_CHECKING:
+    from .scheduler import ScheduledNote
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PORT_NAME = "RhythmicNet"
+DEFAULT_CLIENT_NAME = "RhythmicNet"
+
+#: Config / CLI API names -> python-rtmidi API constants.
+APIS = {
+    "alsa": rtmidi.API_LINUX_ALSA,
+    "jack": rtmidi.API_UNIX_JACK,
+    "coremidi": rtmidi.API_MACOSX_CORE,
+    "windows": rtmidi.API_WINDOWS_MM,
+}
+
+CC_ALL_SOUND_OFF = 120
+CC_ALL_NOTES_OFF = 123
+CLOCKS_PER_QUARTER = 24
+
+
+def default_api() -> str:
+    """The platform's API: "coremidi" on macOS, "windows" on Windows, on Linux "alsa" when the ALSA
+    sequencer exists (/dev/snd/seq) and "jack" otherwise."""
+    if sys.platform == "darwin":
+        return "coremidi"
+    if sys.platform.startswith("win"):
+        return "windows"
+    return "alsa" if os.path.exists("/dev/snd/seq") else "jack"
+
+
+def _api_name(api: str | None) -> str:
+    name = default_api() if api in (None, "", "auto") else api.lower()
+    if name not in APIS:
+        raise UserInputError(f"unknown MIDI API {api!r}; choose one of: auto, {', '.join(APIS)}")
+    return name
+
+
+def _api_id(api: str | None) -> tuple[str, int]:
+    name = _api_name(api)
+    if APIS[name] not in rtmidi.get_compiled_api():
+        compiled = [rtmidi.get_api_name(a) for a in rtmidi.get_compiled_api()]
+        raise UserInputError(f"MIDI API {name!r} is not available on this system (available: {', '.join(compiled)})")
+    return name, APIS[name]
+
+
+def _rtmidi_out(api_name: str, api_id: int, client_name: str) -> rtmidi.MidiOut:
+    try:
+        return rtmidi.MidiOut(rtapi=api_id, name=client_name)
+    except rtmidi.RtMidiError as err:
+        hint = {
+            "jack": "is a JACK server running? (e.g. `jackd -d dummy` or your audio setup's JACK)",
+            "alsa": "this system has no ALSA sequencer (/dev/snd/seq); try the JACK API (--midi-api jack)",
+        }.get(api_name, "")
+        raise UserInputError(f"cannot open the {api_name} MIDI system: {err}. {hint}".strip()) from err
+
+
+def list_ports(api: str | None = None) -> list[str]:
+    """Names of the existing MIDI output ports (destinations) that ``api`` can open."""
+    name, api_id = _api_id(api)
+    out = _rtmidi_out(name, api_id, DEFAULT_CLIENT_NAME + "-list")
+    try:
+        return list(out.get_ports())
+    finally:
+        out.delete()
+
+
+def _find_port(ports: list[str], wanted: str) -> int:
+    """Index of ``wanted`` among ``ports``: an exact name, else the one port whose name contains it
+    (case-insensitive; rtmidi adds client prefixes and port numbers such as "loopMIDI Port 1")."""
+    if wanted in ports:
+        return ports.index(wanted)
+    matches = [i for i, p in enumerate(ports) if wanted.lower() in p.lower()]
+    if len(matches) == 1:
+        return matches[0]
+    available = "\n  ".join(ports) if ports else "(none)"
+    what = "is ambiguous" if matches else "was not found"
+    raise UserInputError(f"MIDI port {wanted!r} {what}. Available output ports:\n  {available}")
+
+
+class MidiOutput:
+    """Base MIDI output: validation, locking, sounding-note tracking and all-notes-off.
+
+    Subclasses implement ``_send(msg)`` (deliver one validated ``mido.Message``) and optionally ``_close()``.
+    Thread-safe: every public method takes the port's lock.
+    """
+
+    name: str = ""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._sounding: dict[int, set[int]] = {}  # channel (0-based) -> pitches sounding
+        self._used_channels: set[int] = set()
+        self.closed = False
+        atexit.register(self.close)
+
+    # -- mido-style port API -------------------------------------------------------------------------
+    def send(self, msg: mido.Message) -> None:
+        """Validate ``msg`` and send it (raises TypeError for a non-message, ValueError on a closed port)."""
+        if not isinstance(msg, mido.Message):
+            raise TypeError(f"expected a mido.Message, got {type(msg).__name__}")
+        with self._lock:
+            if self.closed:
+                raise ValueError(f"send() called on the closed MIDI port {self.name!r}")
+            self._send(msg)
+            self._track(msg)
+
+    def _send(self, msg: mido.Message) -> None:
+        raise NotImplementedError
+
+    def _close(self) -> None:
+        pass
+
+    def _track(self, msg: mido.Message) -> None:
+        channel = getattr(msg, "channel", None)
+        if channel is None:
+            return
+        self._used_channels.add(channel)
+        if msg.type == "note_on" and msg.velocity > 0:
+            self._sounding.setdefault(channel, set()).add(msg.note)
+        elif msg.type in ("note_on", "note_off"):
+            self._sounding.get(channel, set()).discard(msg.note)
+
+    def sounding(self) -> dict[int, frozenset[int]]:
+        """Pitches currently sounding, per 0-based channel."""
+        with self._lock:
+            return {ch: frozenset(p) for ch, p in self._sounding.items() if p}
+
+    def all_notes_off(self) -> None:
+        """Note-off for every sounding note, then CC 123 (All Notes Off) and CC 120 (All Sound Off) on every
+        channel used so far. Safe to call any number of times; does nothing on a closed port."""
+        with self._lock:
+            if self.closed:
+                return
+            for channel, pitches in sorted(self._sounding.items()):
+                for pitch in sorted(pitches):
+                    self._send(mido.Message("note_off", channel=channel, note=pitch, velocity=0))
+                pitches.clear()
+            for channel in sorted(self._used_channels):
+                self._send(mido.Message("control_change", channel=channel, control=CC_ALL_NOTES_OFF, value=0))
+                self._send(mido.Message("control_change", channel=channel, control=CC_ALL_SOUND_OFF, value=0))
+
+    panic = all_notes_off
+
+    def close(self) -> None:
+        """All notes off, then close the port. Idempotent."""
+        with self._lock:
+            if self.closed:
+                return
+            try:
+                self.all_notes_off()
+            finally:
+                self.closed = True
+                atexit.unregister(self.close)
+                self._close()
+
+    def __enter__(self) -> "MidiOutput":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- note sink API (rhythmicnet_live.live.scheduler) --------------------------------------------------
+    def note_on(self, event: "ScheduledNote") -> None:
+        n = event.note
+        self.send(mido.Message("note_on", channel=n.channel, note=n.pitch, velocity=n.velocity))
+
+    def note_off(self, event: "ScheduledNote") -> None:
+        n = event.note
+        self.send(mido.Message("note_off", channel=n.channel, note=n.pitch, velocity=0))
+
+
+def exit_cleanly_on_signals(signals: tuple[int, ...] | None = None) -> None:
+    """Make SIGTERM and SIGHUP (by default) raise SystemExit in the main thread, so that ``with`` blocks,
+    ``finally`` clauses and atexit handlers run and every open port sends all notes off before the process
+    ends (the default action of these signals skips them all). Call once from the main thread."""
+    import signal
+
+    def _exit(signum, _frame):
+        raise SystemExit(128 + signum)
+
+    default = tuple(getattr(signal, n) for n in ("SIGTERM", "SIGHUP") if hasattr(signal, n))
+    for signum in signals or default:
+        signal.signal(signum, _exit)
+
+
+class RtMidiOutput(MidiOutput):
+    """A python-rtmidi output port; open it with :func:`open_midi_output`."""
+
+    def __init__(self, rt: rtmidi.MidiOut, name: str, api: str) -> None:
+        self._rt = rt
+        self.name = name
+        self.api = api
+        super().__init__()
+
+    def _send(self, msg: mido.Message) -> None:
+        self._rt.send_message(msg.bytes())
+
+    def _close(self) -> None:
+        self._rt.close_port()
+        self._rt.delete()
+
+
+def open_midi_output(
+    port_name: str = DEFAULT_PORT_NAME,
+    api: str | None = None,
+    virtual: bool = True,
+    client_name: str = DEFAULT_CLIENT_NAME,
+) -> RtMidiOutput:
+    """Open the MIDI output.
+
+    port_name: the virtual port to create (``virtual=True``), or the existing output port to open
+        (``virtual=False``; an exact name, or a unique part of one, e.g. "loopMIDI Port").
+    api: "alsa", "jack", "coremidi", "windows", or None/"auto" for :func:`default_api`.
+    client_name: the MIDI client name other programs see (JACK shows "client_name:port_name").
+    Raises UserInputError for an unknown API or port (the message lists the available ports), for a virtual
+    port on Windows, or when the MIDI system cannot be reached.
+    """
+    if virtual and _api_name(api) == "windows":
+        raise UserInputError(
+            "Windows cannot create virtual MIDI ports: create one with loopMIDI (or another loopback driver) "
+            "and open it by name with virtual = false, e.g. --midi-port \"loopMIDI Port\" --no-midi-virtual"
+        )
+    name, api_id = _api_id(api)
+    rt = _rtmidi_out(name, api_id, client_name)
+    try:
+        if virtual:
+            rt.open_virtual_port(port_name)
+            opened = port_name
+        else:
+            ports = list(rt.get_ports())
+            index = _find_port(ports, port_name)
+            rt.open_port(index)
+            opened = ports[index]
+    except BaseException as err:
+        rt.delete()
+        if isinstance(err, rtmidi.RtMidiError):
+            raise UserInputError(f"cannot open MIDI port {port_name!r} ({name}): {err}") from err
+        raise
+    log.info("MIDI output %r open (%s%s)", opened, name, ", virtual" if virtual else "")
+    return RtMidiOutput(rt, opened, name)
+
+
+class MemoryMidiOutput(MidiOutput):
+    """An in-memory port for tests: ``messages`` holds every message sent, ``times`` its monotonic send time."""
+
+    def __init__(self, name: str = "memory") -> None:
+        self.name = name
+        self.messages: list[mido.Message] = []
+        self.times: list[float] = []
+        super().__init__()
+
+    def _send(self, msg: mido.Message) -> None:
+        self.messages.append(msg)
+        self.times.append(time.monotonic())
+
+
+class MidiClock:
+    """MIDI clock: 24 Clock messages per quarter note at a tempo that may change, plus Start and Stop.
+
+    Runs its own thread with a precise wait. ``set_bpm`` takes effect from the next tick (the phase is
+    continuous); with ``beat_at`` (a monotonic time in seconds) the ticks up to the next quarter note are
+    stretched or squeezed (by at most ``max_adjust``) so that quarter lands on that beat, which keeps a
+    DAW's clips in phase with the dancer. Pass the beat's send time (its sounding time minus the scheduler's
+    ``latency_s``) so clock and notes leave with the same offset.
+    """
+
+    def __init__(self, port: MidiOutput, bpm: float = 120.0, max_adjust: float = 0.5) -> None:
+        self.port = port
+        self.max_adjust = max_adjust
+        self._bpm = float(bpm)
+        self._cond = threading.Condition()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._ticks = 0  # clocks sent since Start
+        self._next_tick = 0.0  # monotonic seconds
+        self._last_tick = 0.0
+        self._anchor: float | None = None  # time the next quarter-note tick should land on
+
+    @property
+    def bpm(self) -> float:
+        return self._bpm
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None
+
+    @property
+    def ticks(self) -> int:
+        """Clock messages sent since the last Start."""
+        return self._ticks
+
+    def set_bpm(self, bpm: float, beat_at: float | None = None) -> None:
+        """Follow ``bpm`` (beats per minute, > 0); ``beat_at``: monotonic time of the next beat, or None."""
+        if not bpm > 0:
+            raise ValueError(f"bpm must be > 0, got {bpm}")
+        with self._cond:
+            self._bpm = float(bpm)
+            self._anchor = beat_at
+            self._cond.notify()
+
+    def _period(self) -> float:
+        """Seconds until the next tick, from the tempo and the beat anchor; called with the lock held."""
+        nominal = 60.0 / (self._bpm * CLOCKS_PER_QUARTER)
+        if self._anchor is None:
+            return nominal
+        # Clock k (0-based, k = ticks - 1 was the last one sent) is a quarter note when k % 24 == 0; the next
+        # one is `steps` clocks after the last one sent.
+        steps = (-self._ticks) % CLOCKS_PER_QUARTER + 1
+        period = (self._anchor - self._last_tick) / steps
+        if steps == 1:
+            self._anchor = None
+        lo, hi = nominal * (1 - self.max_adjust), nominal * (1 + self.max_adjust)
+        return min(max(period, lo), hi)
+
+    def start(self) -> None:
+        """Send Start and begin ticking at the current tempo (the first Clock goes out with Start)."""
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._ticks = 0
+        self.port.send(mido.Message("start"))
+        self._last_tick = self._next_tick = time.monotonic()
+        self._thread = threading.Thread(target=self._run, name="midi-clock", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop ticking and send Stop."""
+        if self._thread is None:
+            return
+        self._stop.set()
+        with self._cond:
+            self._cond.notify()
+        self._thread.join()
+        self._thread = None
+        if not self.port.closed:
+            self.port.send(mido.Message("stop"))
+
+    def _run(self) -> None:
+        try_realtime()
+        tick = mido.Message("clock")
+        while not self._stop.is_set():
+            if not wait_until(self._next_tick, self._stop):
+                break
+            try:
+                self.port.send(tick)
+            except Exception:  # a closed or failing port ends the clock, it never crashes the engine
+                log.exception("MIDI clock stopped: sending failed")
+                break
+            with self._cond:
+                self._ticks += 1
+                self._last_tick = self._next_tick
+                self._next_tick += self._period()
+                # Never try to catch up a backlog of ticks after a stall: resume from now.
+                self._next_tick = max(self._next_tick, time.monotonic())

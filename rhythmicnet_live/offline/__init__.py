@@ -1,0 +1,1 @@
+"""Offline takes: MIDI files, FluidSynth WAV, ffmpeg mux, plots, beats.json."""

@@ -1,0 +1,99 @@
+"""Files written by ``rhythmicnet-live beats``: beats.json, rhythm.mid (a click track) and beats.png
+(also the plot of a take, with its drum and piano rolls)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pretty_midi
+
+from ..files import atomic_path
+from .midi_file import steps_to_seconds
+from ..notes import DRUM_CLASSES, DRUM_PITCHES, STEPS_PER_BEAT, Note
+from ..analysis.rhythm import RhythmAnalysis
+
+#: GM percussion used by the click track: beats on the high wood block (accented on bar starts),
+#: style hits (sudden moves) as hand claps.
+CLICK_BEAT, CLICK_DOWNBEAT, CLICK_STYLE = 77, 76, 39
+
+
+def _finite(values: np.ndarray) -> list:
+    return [None if not np.isfinite(v) else round(float(v), 5) for v in values]
+
+
+def write_beats_json(analysis: RhythmAnalysis, path: Path, source: str, activation_name: str) -> None:
+    """beats.json: beat times (s), tempo per frame (BPM), style hits (s), the activation with its rate."""
+    doc = {
+        "source": source,
+        "activation_model": activation_name,
+        "fps": analysis.fps,
+        "start_s": analysis.start,
+        "beats_s": [round(float(b), 5) for b in analysis.beats],
+        "bpm_median": round(float(60.0 / np.median(np.diff(analysis.beats))), 3) if len(analysis.beats) > 2 else None,
+        "tempo_bpm": _finite(analysis.tempo),
+        "style_hits_s": [round(float(h), 5) for h in analysis.style_hits],
+        "activation": _finite(analysis.activation),
+        "steps_s": [round(float(s), 5) for s in analysis.step_times],
+        "taps": [int(t) for t in analysis.taps],
+    }
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(doc, indent=1) + "\n")
+
+
+def write_rhythm_midi(analysis: RhythmAnalysis, path: Path) -> None:
+    """rhythm.mid: a click on every beat (bar starts accented) and a clap on every style hit, channel 10."""
+    bpm = 60.0 / np.median(np.diff(analysis.beats)) if len(analysis.beats) > 2 else 120.0
+    midi = pretty_midi.PrettyMIDI(initial_tempo=float(bpm))
+    drums = pretty_midi.Instrument(program=0, is_drum=True, name="rhythm")  # written on channel 10
+    for i, beat in enumerate(analysis.beats):
+        pitch, velocity = (CLICK_DOWNBEAT, 110) if i % 4 == 0 else (CLICK_BEAT, 85)
+        drums.notes.append(pretty_midi.Note(velocity, pitch, float(beat), float(beat) + 0.08))
+    for hit in analysis.style_hits:
+        drums.notes.append(pretty_midi.Note(100, CLICK_STYLE, float(hit), float(hit) + 0.08))
+    drums.notes.sort(key=lambda n: n.start)
+    midi.instruments.append(drums)
+    with atomic_path(path) as tmp:
+        midi.write(str(tmp))
+
+
+def plot_rhythm(analysis: RhythmAnalysis, path: Path, title: str, notes: list[Note] | None = None) -> None:
+    """A PNG of the activation with decoded beats, style energy with hits, and tempo, on one time axis;
+    with ``notes`` (steps from the first beat) also a drum roll and a piano roll on the same axis."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rolls = [] if notes is None else [track for track in ("drums", "piano") if any(n.track == track for n in notes)]
+    t = analysis.start + np.arange(len(analysis.activation)) / analysis.fps
+    fig, axes = plt.subplots(3 + len(rolls), 1, figsize=(12, 6.5 + 2.2 * len(rolls)), sharex=True, squeeze=False)
+    axes = axes[:, 0]
+    axes[0].plot(t, analysis.activation, color="tab:blue", lw=1, label="beat activation")
+    for b in analysis.beats:
+        axes[0].axvline(b, color="tab:red", lw=0.8, alpha=0.7)
+    axes[0].set_ylabel("activation")
+    axes[0].set_title(f"{title}: {len(analysis.beats)} beats (red)")
+    axes[1].plot(t, analysis.style_energy, color="tab:green", lw=1)
+    for h in analysis.style_hits:
+        axes[1].axvline(h, color="tab:orange", lw=0.8)
+    axes[1].set_ylabel("style energy\n(hits orange)")
+    axes[2].plot(t, analysis.tempo, color="tab:purple")
+    axes[2].set_ylabel("tempo (BPM)")
+    for ax, track in zip(axes[3:], rolls):
+        chosen = [n for n in notes if n.track == track]
+        starts = steps_to_seconds([n.step for n in chosen], analysis.step_times[::STEPS_PER_BEAT])
+        ends = steps_to_seconds([n.step + n.duration for n in chosen], analysis.step_times[::STEPS_PER_BEAT])
+        pitches = [DRUM_PITCHES.index(n.pitch) if track == "drums" and n.pitch in DRUM_PITCHES else n.pitch for n in chosen]
+        ax.hlines(pitches, starts, ends, colors=[plt.cm.viridis(n.velocity / 127) for n in chosen], lw=4)
+        for b in analysis.beats:
+            ax.axvline(b, color="tab:red", lw=0.5, alpha=0.4)
+        if track == "drums":
+            ax.set_yticks(range(len(DRUM_CLASSES)), DRUM_CLASSES, fontsize=7)
+        ax.set_ylabel(f"{track}\n(pitch)" if track == "piano" else track)
+    axes[-1].set_xlabel("time (s)")
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=100, format="png")
+    plt.close(fig)

@@ -1,0 +1,155 @@
+"""A private JACK server for machines without a MIDI system (no ALSA sequencer, no running JACK): the tests,
+the benchmarks, or a headless box whose DAW connects through JACK.
+
+``JackServer`` starts ``jackd --no-realtime -t 5000 -n <name> -d dummy -r 48000 -p 256`` (the dummy driver needs
+no sound card; the long client timeout keeps a busy machine from dropping slow clients), points this process's JACK clients at it through ``JACK_DEFAULT_SERVER`` (so it never touches a
+user's own server), waits until it accepts clients, and stops it on exit. ``JackMidiRecorder`` reads back
+what a port sends (tests, benchmarks, monitoring).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import threading
+import time
+
+from rhythmicnet_live.errors import UserInputError
+
+_ENV = ("JACK_DEFAULT_SERVER", "JACK_NO_START_SERVER")
+
+
+def jack_client_ok() -> bool:
+    """True if a JACK MIDI client can connect to the current server (``JACK_DEFAULT_SERVER``)."""
+    import rtmidi
+
+    try:
+        rtmidi.MidiOut(rtapi=rtmidi.API_UNIX_JACK, name="rhythmicnet-probe").delete()
+        return True
+    except rtmidi.RtMidiError:
+        return False
+
+
+class JackServer:
+    """Context manager: a private dummy-driver JACK server named ``name``.
+
+    rate: sample rate (Hz); period: frames per period (256 at 48 kHz = 5.3 ms, JACK's MIDI delivery step).
+    client_timeout_ms: how long jackd waits for a client's process callback before dropping the client.
+    Raises UserInputError if jackd is not installed or does not start within ``timeout_s`` seconds.
+    """
+
+    def __init__(self, name: str | None = None, rate: int = 48000, period: int = 256, timeout_s: float = 15.0,
+                 client_timeout_ms: int = 5000):
+        self.name = name or f"rhythmicnet-{os.getpid()}"
+        self.rate, self.period, self.timeout_s = rate, period, timeout_s
+        self.client_timeout_ms = client_timeout_ms
+        self._proc: subprocess.Popen | None = None
+        self._previous: dict[str, str | None] = {}
+
+    @staticmethod
+    def available() -> bool:
+        """jackd is installed and python-rtmidi has the JACK API."""
+        import rtmidi
+
+        return shutil.which("jackd") is not None and rtmidi.API_UNIX_JACK in rtmidi.get_compiled_api()
+
+    def start(self) -> "JackServer":
+        jackd = shutil.which("jackd")
+        if jackd is None:
+            raise UserInputError("jackd is not installed (e.g. apt-get install jackd2)")
+        self._previous = {k: os.environ.get(k) for k in _ENV}
+        os.environ["JACK_DEFAULT_SERVER"] = self.name
+        os.environ["JACK_NO_START_SERVER"] = "1"  # clients must never auto-start some other server
+        self._proc = subprocess.Popen(
+            [jackd, "--no-realtime", "-t", str(self.client_timeout_ms), "-n", self.name, "-d", "dummy", "-r", str(self.rate), "-p", str(self.period)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + self.timeout_s
+        while not jack_client_ok():
+            if self._proc.poll() is not None:
+                err = self._proc.stderr.read().decode(errors="replace")[-2000:]
+                self.stop()
+                raise UserInputError(f"jackd exited at start: {err}")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise UserInputError(f"jackd did not accept clients within {self.timeout_s} s")
+            time.sleep(0.1)
+        return self
+
+    def stop(self) -> None:
+        if self._proc is not None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+            self._proc.stderr.close()
+            self._proc = None
+        for key, value in self._previous.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        self._previous = {}
+
+    def __enter__(self) -> "JackServer":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+class JackMidiRecorder:
+    """A JACK MIDI input connected to the output port whose name contains ``port`` that records what arrives:
+    ``received()`` gives the mido messages, ``arrivals()`` (monotonic seconds, message) pairs.
+
+    It polls rtmidi's queue from a Python thread every ``poll_s`` seconds (arrival times are late by at most
+    that) instead of using an rtmidi callback: a callback runs Python, and so waits for the GIL, inside JACK's
+    process thread, and on a loaded machine without a real-time JACK that loses messages.
+    """
+
+    def __init__(self, port: str, client_name: str = "rhythmicnet-recorder", poll_s: float = 0.0005) -> None:
+        import mido
+        import rtmidi
+
+        self._mido = mido
+        self._rt = rtmidi.MidiIn(rtapi=rtmidi.API_UNIX_JACK, name=client_name, queue_size_limit=65536)
+        ports = self._rt.get_ports()
+        matches = [i for i, p in enumerate(ports) if port in p]
+        if len(matches) != 1:
+            self._rt.delete()
+            raise UserInputError(f"JACK MIDI port {port!r} not found exactly once in {ports}")
+        self.port_name = ports[matches[0]]
+        self._rt.ignore_types(sysex=False, timing=False, active_sense=True)
+        self._rt.open_port(matches[0])
+        self._arrivals: list = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._poll_s = poll_s
+        self._thread = threading.Thread(target=self._poll, name="jack-midi-recorder", daemon=True)
+        self._thread.start()
+
+    def _poll(self) -> None:
+        while True:
+            stopping = self._stop.is_set()
+            while (event := self._rt.get_message()) is not None:
+                message = self._mido.Message.from_bytes(event[0])
+                with self._lock:
+                    self._arrivals.append((time.monotonic(), message))
+            if stopping:
+                return
+            self._stop.wait(self._poll_s)
+
+    def arrivals(self) -> list:
+        with self._lock:
+            return list(self._arrivals)
+
+    def received(self) -> list:
+        return [m for _, m in self.arrivals()]
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._rt.close_port()
+        self._rt.delete()
