@@ -14,7 +14,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from rhythmicnet_live.offline.take import TakeOptions, make_take
+from rhythmicnet_live.config import config_from_flags
+from rhythmicnet_live.offline.take import make_take
 
 ROOT = Path(__file__).resolve().parent.parent
 CLIPS = [ROOT / "examples" / "tiktokgestdance.mp4", ROOT / "tests" / "fixtures" / "jump_8s_480x270.mp4"]
@@ -32,7 +33,7 @@ def main() -> None:
             for label, drums_only in (("full", False), ("drums-only", True)):
                 copy = Path(tmp) / f"{label}-{video.name}"
                 shutil.copy(video, copy)  # a fresh file: no keypoint cache, pose runs
-                result = make_take(copy, Path(tmp) / f"out-{label}", TakeOptions(drums_only=drums_only), progress=False)
+                result = make_take(copy, Path(tmp) / f"out-{label}", config_from_flags(["--drums-only"] if drums_only else [], "take"), progress=False)
                 total = sum(result.seconds.values())
                 no_pose = total - result.seconds["pose"]
                 lines.append(f"{video.name:<28}{label:<12}{result.duration_s:7.2f}"

@@ -14,29 +14,56 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import sys
 from pathlib import Path
 
 from . import FPS, __version__
+from .config import add_config_arguments, config_from_args
 from .errors import ModelManifestError, UserInputError
+from .files import writable_dir
 
 
-def _add_tempo_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--min-bpm", type=float, default=60.0, help="slowest tempo to consider (BPM, default 60)")
-    parser.add_argument("--max-bpm", type=float, default=180.0, help="fastest tempo to consider (BPM, default 180)")
-    parser.add_argument("--activation", choices=("auto", "model", "kinematic"), default="auto",
-                        help="beat activation: the trained model ('model'), the no-learning kinematic baseline "
-                             "('kinematic'), or the model when shipped ('auto', default)")
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one ``error: ...`` line (exit status 2), like every other bad input."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {message} (see '{self.prog} --help')\n")
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    """Options every subcommand takes: -v (also accepted after the subcommand)."""
+    parser.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                        help="log what happens (to stderr)")
+
+
+def _control_epilog() -> str:
+    from .live import osc_protocol as proto
+
+    lines = [f"  {address} {' '.join(re.findall(r'[?]i|[a-z]', tags))}".replace("?i", "[i]").rstrip()
+             for address, tags in proto.CONTROL_TYPETAGS.items()]
+    return (f"OSC control addresses (UDP {proto.DEFAULT_CONTROL_HOST}:{proto.DEFAULT_CONTROL_PORT} by default; f = float, "
+            "i = int):\n" + "\n".join(lines) +
+            f"\nOSC output (to {proto.DEFAULT_OSC_HOST}:{proto.DEFAULT_OSC_PORT} by default): " +
+            ", ".join(proto.OUTPUT_TYPETAGS) + ".")
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="rhythmicnet-live",
         description="Watch a dancer, find the beat in the movement, and make music that follows the body.",
         epilog="Run 'rhythmicnet-live COMMAND --help' for the options of a command.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens (to stderr)")
+    parser.set_defaults(verbose=False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
@@ -50,10 +77,11 @@ def build_parser() -> argparse.ArgumentParser:
     beats.add_argument("-o", "--out", required=True, type=Path, help="output folder (created if missing)")
     beats.add_argument("--keypoints", type=Path, help="use a COCO-17 keypoint file (.npy, (T, 17, 2 or 3), pixels "
                        "or normalised, NaN for missing) instead of running pose on a video")
-    beats.add_argument("--fps", type=float, help="frame rate of the --keypoints file (frames per second)")
-    beats.add_argument("--seconds", type=float, default=20.0, help="how long to record from a camera (s, default 20)")
+    beats.add_argument("--fps", type=_positive_float, help="frame rate of the --keypoints file (frames per second, > 0)")
+    beats.add_argument("--seconds", type=_positive_float, default=20.0, help="how long to record from a camera (s, > 0; default 20)")
     beats.add_argument("--no-cache", action="store_true", help="run pose again even if the video's keypoints are cached")
-    _add_tempo_options(beats)
+    add_config_arguments(beats, "beats")
+    _add_common(beats)
     beats.set_defaults(func=run_beats)
 
     take = sub.add_parser(
@@ -67,12 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
     take.add_argument("video", nargs="?", type=Path, help="the video file")
     take.add_argument("-o", "--out", required=True, type=Path, help="output folder (created if missing)")
     take.add_argument("--from-journal", type=Path, metavar="JOURNAL", help="a performance journal (takes/*.jsonl) to turn into take.mid")
-    take.add_argument("--seed", type=int, default=0, help="random seed: the same seed gives the same take (default 0)")
-    take.add_argument("--drums-only", action="store_true", help="drums without piano")
-    take.add_argument("--drum-temperature", type=float, default=1.0, help="drum sampling temperature (default 1.0)")
-    take.add_argument("--piano-temperature", type=float, default=1.0, help="piano sampling temperature (default 1.0)")
-    take.add_argument("--top-k", type=int, default=5, help="sample among the k most likely tokens (default 5)")
-    _add_tempo_options(take)
+    add_config_arguments(take, "take")
+    _add_common(take)
     take.set_defaults(func=run_take)
 
     perform = sub.add_parser(
@@ -82,20 +106,16 @@ def build_parser() -> argparse.ArgumentParser:
                     "127.0.0.1:9000); OSC control is heard on 127.0.0.1:9001. Every performance is recorded to a "
                     "crash-safe journal (takes/*.jsonl) that 'take --from-journal' turns into MIDI. "
                     "Ctrl-C stops (all notes off).",
+        epilog=_control_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     where = perform.add_mutually_exclusive_group()
     where.add_argument("--camera", type=int, metavar="N", help="camera index (e.g. 0)")
     where.add_argument("--video", type=Path, metavar="FILE", help="play a video file in real time, as if it were a camera")
     perform.add_argument("--list-ports", action="store_true", help="list the MIDI output ports of the MIDI API and exit")
-    perform.add_argument("--osc", metavar="HOST:PORT", help="where the OSC stream goes (default 127.0.0.1:9000)")
-    perform.add_argument("--no-midi", action="store_true", help="no MIDI output (OSC and the journal only)")
-    perform.add_argument("--seed", type=int, default=0, help="random seed of the generators (default 0)")
-    perform.add_argument("--activation", choices=("auto", "model", "kinematic"), default="auto",
-                         help="beat activation (see 'beats --help')")
     perform.add_argument("--stats", type=Path, metavar="FILE", help="write the performance's measurements as JSON")
-    from .config import add_config_arguments
-
-    add_config_arguments(perform)
+    add_config_arguments(perform, "perform")
+    _add_common(perform)
     perform.set_defaults(func=run_perform)
     return parser
 
@@ -133,16 +153,14 @@ def run_beats(args) -> None:
     from .input.keypoints import prepare
     from .analysis.rhythm import analyse
 
-    if not 0 < args.min_bpm < args.max_bpm:
-        raise UserInputError(f"need 0 < --min-bpm < --max-bpm, got {args.min_bpm:g} and {args.max_bpm:g}")
+    config = config_from_args(args)
     raw, source_name = load_input_keypoints(args)
     if len(raw) < 2 or not (raw.conf > 0).any():
         raise UserInputError(f"no body found in {source_name}")
     kp = prepare(raw, FPS)
-    processor, activation_name = activation_by_name(args.activation)
-    analysis = analyse(kp, processor, BeatTracker(min_bpm=args.min_bpm, max_bpm=args.max_bpm, fps=FPS))
-    out: Path = args.out
-    out.mkdir(parents=True, exist_ok=True)
+    processor, activation_name = activation_by_name(config.analysis.activation)
+    analysis = analyse(kp, processor, BeatTracker(*config.tempo.search_range, fps=FPS))
+    out = writable_dir(args.out)
     write_beats_json(analysis, out / "beats.json", source_name, activation_name)
     write_rhythm_midi(analysis, out / "rhythm.mid")
     plot_rhythm(analysis, out / "beats.png", Path(source_name).name)
@@ -151,26 +169,21 @@ def run_beats(args) -> None:
 
 
 def run_take(args) -> None:
-    from .offline.take import TakeOptions, make_take
+    from .offline.take import make_take
 
     if args.from_journal is not None:
         from .live.journal import journal_to_midi
 
         if args.video is not None:
             raise UserInputError("give either a video or --from-journal, not both")
-        args.out.mkdir(parents=True, exist_ok=True)
+        writable_dir(args.out)
         journal_to_midi(args.from_journal, args.out / "take.mid")
         print(f"{args.from_journal} -> {args.out / 'take.mid'}")
         return
     if args.video is None:
         raise UserInputError("give a video file (or --from-journal JOURNAL)")
-    for name in ("drum_temperature", "piano_temperature"):
-        if not getattr(args, name) > 0:
-            raise UserInputError(f"--{name.replace('_', '-')} must be > 0")
-    options = TakeOptions(seed=args.seed, drums_only=args.drums_only, drum_temperature=args.drum_temperature,
-                          piano_temperature=args.piano_temperature, top_k=args.top_k, min_bpm=args.min_bpm,
-                          max_bpm=args.max_bpm, activation=args.activation)
-    result = make_take(args.video, args.out, options)
+    config = config_from_args(args)
+    result = make_take(args.video, args.out, config)
     n_drums = sum(n.track == "drums" for n in result.notes)
     print(f"{len(result.analysis.beats)} beats, {result.analysis.num_bars} bars, {n_drums} drum notes, "
           f"{len(result.notes) - n_drums} piano notes -> {args.out}/ (take.mid, take.wav, take.mp4, take.png)")

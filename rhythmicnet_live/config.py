@@ -1,4 +1,6 @@
-"""One configuration for every live-engine option: a dataclass with defaults, a TOML file, CLI flags.
+"""One configuration for ``beats``, ``take`` and ``perform``: dataclasses with defaults and ranges, a TOML
+file, command-line flags. Validation is written once, here (:meth:`Config.validate`); the live engine's
+changeable view of it is :class:`~rhythmicnet_live.live.control.EngineControls` (:meth:`Config.engine_controls`).
 
 Precedence: defaults < the TOML file (``--config PATH``) < command-line flags. The documented example is
 ``config.example.toml`` at the repository root; every key there is a field below (section = sub-dataclass).
@@ -6,13 +8,13 @@ Precedence: defaults < the TOML file (``--config PATH``) < command-line flags. T
 For the CLI::
 
     parser = argparse.ArgumentParser()
-    add_config_arguments(parser)          # --config plus one flag per option, e.g. --midi-port, --latency
-    args = parser.parse_args()
-    config = config_from_args(args)       # raises UserInputError on a bad file, key, type or value
+    add_config_arguments(parser, "perform")   # --config plus one flag per option this command uses
+    config = config_from_args(parser.parse_args())   # raises UserInputError on a bad file, key, type or value
 
-Each flag is ``--<section>-<key>`` with "_" as "-" (``--osc-port``, ``--tempo-min-bpm``), except where a
-field's metadata names a shorter one (``--latency``, ``--temperature``, ``--density``...). Booleans get
-``--x`` / ``--no-x``.
+Each flag is ``--<section>-<key>`` with "_" as "-" (``--osc-port``, ``--midi-clock``), except where a field
+names a shorter one (``--min-bpm``, ``--latency``, ``--temperature``...); a field's ``aliases`` keep older
+names working (``--tempo-min-bpm``). Booleans get ``--x`` / ``--no-x``. Every flag's help shows its default
+and its range.
 """
 
 from __future__ import annotations
@@ -26,29 +28,40 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .live import osc_protocol as proto
 from .errors import UserInputError
+from .live import osc_protocol as proto
+
+#: The subcommands that take configuration flags.
+COMMANDS = ("beats", "take", "perform")
+ALL = frozenset(COMMANDS)
+OFFLINE_AND_LIVE = frozenset(("take", "perform"))
+LIVE = frozenset(("perform",))
 
 
-def _opt(default: Any, help: str, flag: str | None = None) -> Any:
-    return field(default=default, metadata={"help": help, "flag": flag})
+def _opt(default: Any, help: str, flag: str | None = None, aliases: tuple[str, ...] = (),
+         range: tuple[float, float] | None = None, choices: tuple[str, ...] | None = None,
+         commands: frozenset = LIVE) -> Any:
+    """A config field: its default, help, flag (and older flag names), allowed range or choices, and the
+    subcommands that offer it as a flag (every field is accepted in the TOML file)."""
+    return field(default=default, metadata=dict(help=help, flag=flag, aliases=aliases, range=range,
+                                                choices=choices, commands=commands))
 
 
 @dataclass
 class MidiConfig:
-    port: str = _opt("RhythmicNet", "virtual port to create, or existing port to open (virtual = false)")
-    api: str = _opt("auto", "MIDI API: auto, alsa, jack, coremidi, windows")
+    port: str = _opt("RhythmicNet", "virtual port to create, or existing port to open (with --no-midi-virtual)")
+    api: str = _opt("auto", "MIDI API", choices=("auto", "alsa", "jack", "coremidi", "windows"))
     virtual: bool = _opt(True, "create a virtual port (unsupported on Windows: name a loopMIDI port)")
     client_name: str = _opt("RhythmicNet", "MIDI client name (JACK shows client:port)")
     clock: bool = _opt(False, "send MIDI clock (24 per quarter, Start/Stop) following the tempo")
-    enabled: bool = _opt(True, "send MIDI at all")
+    enabled: bool = _opt(True, "send MIDI at all (--no-midi: OSC and the journal only)")
 
 
 @dataclass
 class OscConfig:
     enabled: bool = _opt(True, "send the OSC output stream")
-    host: str = _opt(proto.DEFAULT_OSC_HOST, "OSC output host")
-    port: int = _opt(proto.DEFAULT_OSC_PORT, "OSC output UDP port")
+    host: str = _opt(proto.DEFAULT_OSC_HOST, "OSC output host (or --osc HOST:PORT)")
+    port: int = _opt(proto.DEFAULT_OSC_PORT, "OSC output UDP port", range=(1, 65535))
     keypoints: bool = _opt(False, "also send /rhythmicnet/keypoints every frame")
 
 
@@ -56,38 +69,79 @@ class OscConfig:
 class ControlConfig:
     enabled: bool = _opt(True, "listen for OSC control messages")
     host: str = _opt(proto.DEFAULT_CONTROL_HOST, "control listen address (loopback only unless changed)")
-    port: int = _opt(proto.DEFAULT_CONTROL_PORT, "control UDP port")
+    port: int = _opt(proto.DEFAULT_CONTROL_PORT, "control UDP port", range=(1, 65535))
 
 
 @dataclass
 class SchedulerConfig:
-    latency_s: float = _opt(0.0, "output latency compensation in seconds: notes leave this much early",
-                            flag="--latency")
-    max_pending: int = _opt(4096, "most notes waiting in the scheduler")
-    max_late_s: float = _opt(0.05, "drop a note that would leave later than this (seconds)")
+    latency_s: float = _opt(0.0, "output latency compensation (s): notes leave this much early",
+                            flag="--latency", range=(0.0, 1.0))
+    max_pending: int = _opt(4096, "most notes waiting in the scheduler", range=(1, 1_000_000))
+    max_late_s: float = _opt(0.05, "drop a note that would leave later than this (s)", range=(0.001, 10.0))
 
 
 @dataclass
 class GenerationConfig:
-    temperature: float = _opt(1.0, "sampling temperature", flag="--temperature")
-    top_k: int = _opt(5, "top-k sampling (0 = off)", flag="--top-k")
-    density: float = _opt(1.0, "note density 0..1", flag="--density")
+    seed: int = _opt(0, "random seed of the generators: the same seed gives the same take", flag="--seed",
+                     range=(0, 2**31 - 1), commands=OFFLINE_AND_LIVE)
+    temperature: float = _opt(1.0, "sampling temperature of drums and piano", flag="--temperature",
+                              range=proto.TEMPERATURE_RANGE, commands=OFFLINE_AND_LIVE)
+    drum_temperature: float | None = _opt(None, "drum sampling temperature (unset: --temperature)",
+                                          flag="--drum-temperature", range=proto.TEMPERATURE_RANGE,
+                                          commands=OFFLINE_AND_LIVE)
+    piano_temperature: float | None = _opt(None, "piano sampling temperature (unset: --temperature)",
+                                           flag="--piano-temperature", range=proto.TEMPERATURE_RANGE,
+                                           commands=OFFLINE_AND_LIVE)
+    top_k: int = _opt(5, "sample among the k most likely tokens (0 = no limit)", flag="--top-k",
+                      range=(0, 1000), commands=OFFLINE_AND_LIVE)
+    density: float = _opt(1.0, "share of generated off-beat notes kept", flag="--density", range=(0.0, 1.0))
     drums: bool = _opt(True, "play drums", flag="--drums")
-    piano: bool = _opt(True, "play piano", flag="--piano")
+    piano: bool = _opt(True, "play piano over the drums", flag="--piano", aliases=("--drums-only",),
+                       commands=OFFLINE_AND_LIVE)
+
+    @property
+    def drum_temp(self) -> float:
+        """The drum sampling temperature in force."""
+        return self.temperature if self.drum_temperature is None else self.drum_temperature
+
+    @property
+    def piano_temp(self) -> float:
+        """The piano sampling temperature in force."""
+        return self.temperature if self.piano_temperature is None else self.piano_temperature
 
 
 @dataclass
 class TempoConfig:
-    min_bpm: float = _opt(60.0, "slowest tempo the beat tracker considers (BPM)")
-    max_bpm: float = _opt(180.0, "fastest tempo the beat tracker considers (BPM)")
-    lock: bool = _opt(False, "hold the tempo instead of following the dancer", flag="--tempo-lock")
+    min_bpm: float = _opt(60.0, "slowest tempo the beat tracker considers (BPM)", flag="--min-bpm",
+                          aliases=("--tempo-min-bpm",), range=proto.TEMPO_LIMITS, commands=ALL)
+    max_bpm: float = _opt(180.0, "fastest tempo the beat tracker considers (BPM)", flag="--max-bpm",
+                          aliases=("--tempo-max-bpm",), range=proto.TEMPO_LIMITS, commands=ALL)
+    bpm: float | None = _opt(None, "known tempo (BPM): the tracker searches it +-4%% and takes the phase from "
+                                   "the body; use it when you know the song's tempo", flag="--bpm",
+                             range=proto.TEMPO_LIMITS, commands=ALL)
+    lock: bool = _opt(False, "hold the settled tempo instead of following the dancer", flag="--tempo-lock")
+
+    @property
+    def search_range(self) -> tuple[float, float]:
+        """(min, max) BPM the beat tracker searches: bpm +-4% when the tempo is known, else min..max."""
+        if self.bpm is not None:
+            return self.bpm * (1 - proto.KNOWN_TEMPO_TOLERANCE), self.bpm * (1 + proto.KNOWN_TEMPO_TOLERANCE)
+        return self.min_bpm, self.max_bpm
+
+
+@dataclass
+class AnalysisConfig:
+    activation: str = _opt("auto", "beat activation: the trained model, the no-learning kinematic baseline, or "
+                                   "the model when shipped (auto)", flag="--activation",
+                           choices=("auto", "model", "kinematic"), commands=ALL)
 
 
 @dataclass
 class JournalConfig:
     enabled: bool = _opt(True, "record every performance to a crash-safe journal")
     dir: str = _opt("takes", "folder for journals (relative to the working directory)")
-    fsync_interval_s: float = _opt(0.5, "fsync the journal at most this often (seconds; 0 = every record)")
+    fsync_interval_s: float = _opt(0.5, "fsync the journal at most this often (s; 0 = every record)",
+                                   range=(0.0, 60.0))
     keypoints: bool = _opt(True, "also record keypoints")
 
 
@@ -99,32 +153,31 @@ class Config:
     scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
     generation: GenerationConfig = field(default_factory=GenerationConfig)
     tempo: TempoConfig = field(default_factory=TempoConfig)
+    analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
     journal: JournalConfig = field(default_factory=JournalConfig)
 
     def validate(self) -> "Config":
-        """Check values and their relations; raises UserInputError. Returns self."""
-        from .live.midi_out import APIS
-
-        def need(ok: bool, what: str) -> None:
-            if not ok:
-                raise UserInputError(f"config: {what}")
-
-        need(self.midi.api in ("auto", *APIS), f"midi.api must be auto or one of {', '.join(APIS)}")
-        need(bool(self.midi.port), "midi.port must not be empty")
-        for name in ("osc", "control"):
-            port = getattr(self, name).port
-            need(0 <= port <= 65535, f"{name}.port must be in 0..65535, got {port}")
-        need(self.scheduler.latency_s >= 0, "scheduler.latency_s must be >= 0")
-        need(self.scheduler.max_pending >= 1, "scheduler.max_pending must be >= 1")
-        need(self.scheduler.max_late_s > 0, "scheduler.max_late_s must be > 0")
-        lo, hi = proto.TEMPERATURE_RANGE
-        need(lo <= self.generation.temperature <= hi, f"generation.temperature must be in [{lo}, {hi}]")
-        need(self.generation.top_k >= 0, "generation.top_k must be >= 0")
-        need(0 <= self.generation.density <= 1, "generation.density must be in [0, 1]")
-        tlo, thi = proto.TEMPO_LIMITS
-        need(tlo <= self.tempo.min_bpm < self.tempo.max_bpm <= thi,
-             f"tempo: need {tlo} <= min_bpm < max_bpm <= {thi}")
-        need(self.journal.fsync_interval_s >= 0, "journal.fsync_interval_s must be >= 0")
+        """Check every value against its field's range or choices, then the relations; raises
+        UserInputError naming the flag. Returns self."""
+        for section, cls in _sections():
+            for f in dataclasses.fields(cls):
+                value = getattr(getattr(self, section), f.name)
+                meta = f.metadata
+                if value is None:
+                    continue
+                if meta["range"] is not None:
+                    lo, hi = meta["range"]
+                    if not lo <= value <= hi:
+                        raise UserInputError(f"{_flag_of(section, f)} ({section}.{f.name}) must be in "
+                                             f"{_fmt(lo)}..{_fmt(hi)}, got {_fmt(value)}")
+                if meta["choices"] is not None and value not in meta["choices"]:
+                    raise UserInputError(f"{_flag_of(section, f)} ({section}.{f.name}) must be one of "
+                                         f"{', '.join(meta['choices'])}, got {value!r}")
+        if not self.midi.port:
+            raise UserInputError("--midi-port (midi.port) must not be empty")
+        if not self.tempo.min_bpm < self.tempo.max_bpm:
+            raise UserInputError(f"need --min-bpm < --max-bpm, got {_fmt(self.tempo.min_bpm)} and "
+                                 f"{_fmt(self.tempo.max_bpm)}")
         return self
 
     def engine_controls(self):
@@ -132,8 +185,17 @@ class Config:
         from .live.control import EngineControls
 
         g, t = self.generation, self.tempo
+        lo, hi = t.search_range
         return EngineControls(temperature=g.temperature, density=g.density, drums=g.drums, piano=g.piano,
-                              tempo_lock=t.lock, tempo_min=t.min_bpm, tempo_max=t.max_bpm)
+                              tempo_lock=t.lock, tempo_min=lo, tempo_max=hi)
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _flag_of(section: str, f: dataclasses.Field) -> str:
+    return f.metadata.get("flag") or f"--{section}-{f.name}".replace("_", "-")
 
 
 def _sections() -> list[tuple[str, type]]:
@@ -141,7 +203,14 @@ def _sections() -> list[tuple[str, type]]:
     return [(f.name, hints[f.name]) for f in dataclasses.fields(Config)]
 
 
-def _check_type(value: Any, kind: type, where: str) -> Any:
+def _base_type(kind: Any) -> type:
+    """``float`` for ``float | None``; the type itself otherwise."""
+    args = [a for a in typing.get_args(kind) if a is not type(None)]
+    return args[0] if args else kind
+
+
+def _check_type(value: Any, kind: Any, where: str) -> Any:
+    kind = _base_type(kind)
     if kind is bool:
         ok = isinstance(value, bool)
     elif kind is int:
@@ -183,41 +252,94 @@ def load_config(path: str | Path | None = None) -> Config:
         with open(path, "rb") as f:
             data = tomllib.load(f)
     except OSError as err:
-        raise UserInputError(f"cannot read config {path}: {err}") from err
+        raise UserInputError(f"cannot read config {path}: {err.strerror or err}") from err
     except tomllib.TOMLDecodeError as err:
         raise UserInputError(f"config {path} is not valid TOML: {err}") from err
     return config_from_dict(data, str(path))
 
 
-def _flags() -> list[tuple[str, str, type, str]]:
-    """(flag, argparse dest "cfg__<section>__<key>", type, help) for every option."""
+@dataclass(frozen=True)
+class _Flag:
+    flag: str
+    aliases: tuple[str, ...]
+    dest: str  # "cfg__<section>__<key>"
+    kind: type
+    help: str
+    commands: frozenset
+
+
+def _flags() -> list[_Flag]:
     out = []
     for section, cls in _sections():
         hints = typing.get_type_hints(cls)
         for f in dataclasses.fields(cls):
-            flag = f.metadata.get("flag") or f"--{section}-{f.name}".replace("_", "-")
-            out.append((flag, f"cfg__{section}__{f.name}", hints[f.name], f.metadata.get("help", "")))
+            meta = f.metadata
+            parts = []
+            if meta["choices"]:
+                parts.append(" | ".join(meta["choices"]))
+            if _base_type(hints[f.name]) is bool:
+                parts.append(f"default {'on' if f.default else 'off'}")
+            elif f.default is not None:
+                parts.append(f"default {_fmt(f.default)}")
+            if meta["range"]:
+                parts.append(f"{_fmt(meta['range'][0])}..{_fmt(meta['range'][1])}")
+            text = meta["help"] + (f" ({'; '.join(parts)})" if parts else "")
+            out.append(_Flag(_flag_of(section, f), meta["aliases"], f"cfg__{section}__{f.name}",
+                             _base_type(hints[f.name]), text, meta["commands"]))
     return out
 
 
-def add_config_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add ``--config PATH`` and one flag per config option to ``parser`` (defaults come from the config)."""
-    group = parser.add_argument_group("configuration (overrides the --config file)")
+def add_config_arguments(parser: argparse.ArgumentParser, command: str = "perform") -> None:
+    """Add ``--config PATH`` and the flags of the options ``command`` uses (defaults come from the config)."""
+    group = parser.add_argument_group("configuration (each flag overrides the --config file; TOML keys in "
+                                      "config.example.toml)")
     group.add_argument("--config", type=Path, default=None, help="TOML config file (see config.example.toml)")
-    for flag, dest, kind, help_ in _flags():
-        if kind is bool:
-            group.add_argument(flag, dest=dest, action=argparse.BooleanOptionalAction, default=None, help=help_)
+    for spec in _flags():
+        if command not in spec.commands:
+            continue
+        if spec.kind is bool:
+            group.add_argument(spec.flag, dest=spec.dest, action=argparse.BooleanOptionalAction, default=None,
+                               help=spec.help)
+            for alias in spec.aliases:  # a bool alias such as --drums-only turns the option off
+                group.add_argument(alias, dest=spec.dest, action="store_false", default=None, help=argparse.SUPPRESS)
         else:
-            group.add_argument(flag, dest=dest, type=kind, default=None, help=help_, metavar=dest.split("__")[-1].upper())
+            group.add_argument(spec.flag, *spec.aliases, dest=spec.dest, type=spec.kind, default=None,
+                               help=spec.help, metavar=spec.dest.split("__")[-1].upper())
+    if command == "perform":
+        group.add_argument("--osc", metavar="HOST:PORT", help="where the OSC stream goes, in one flag "
+                           f"(default {proto.DEFAULT_OSC_HOST}:{proto.DEFAULT_OSC_PORT})")
+        group.add_argument("--no-midi", dest="cfg__midi__enabled", action="store_false", default=None,
+                           help="no MIDI output (OSC and the journal only)")
+
+
+def parse_host_port(text: str) -> tuple[str, int]:
+    """``("127.0.0.1", 9000)`` from ``"127.0.0.1:9000"``; UserInputError otherwise."""
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise UserInputError(f"--osc wants HOST:PORT such as 127.0.0.1:9000, got {text!r}")
+    return host, int(port)
 
 
 def config_from_args(args: argparse.Namespace) -> Config:
     """The config file named by ``args.config`` (or the defaults) with the flags given on the command line
     applied on top; validated."""
     config = load_config(getattr(args, "config", None))
-    for _, dest, _, _ in _flags():
-        value = getattr(args, dest, None)
+    for spec in _flags():
+        value = getattr(args, spec.dest, None)
         if value is not None:
-            _, section, key = dest.split("__")
+            _, section, key = spec.dest.split("__")
             setattr(getattr(config, section), key, value)
+    if getattr(args, "osc", None):
+        config.osc.host, config.osc.port = parse_host_port(args.osc)
     return config.validate()
+
+
+def config_from_flags(flags: list[str], command: str = "perform") -> Config:
+    """A validated Config from command-line flags as ``command`` takes them, e.g. ``["--seed", "3", "--drums-only"]``."""
+    parser = argparse.ArgumentParser(prog=f"rhythmicnet-live {command}", exit_on_error=False)
+    add_config_arguments(parser, command)
+    try:
+        args = parser.parse_args(flags)
+    except argparse.ArgumentError as err:
+        raise UserInputError(str(err)) from err
+    return config_from_args(args)

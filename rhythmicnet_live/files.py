@@ -26,3 +26,19 @@ def atomic_path(path: Path) -> Iterator[Path]:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def writable_dir(path: Path, what: str = "output folder") -> Path:
+    """Create folder ``path`` if needed and check that files can be written in it; UserInputError otherwise."""
+    from .errors import UserInputError
+
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise UserInputError(f"{what} {path} is a file, not a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as err:
+        raise UserInputError(f"cannot write to {what} {path}: {err.strerror or err}") from err
+    return path

@@ -1,6 +1,7 @@
 """The rhythmicnet-live command line, end to end on the real fixture clip, and its error handling."""
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -64,13 +65,31 @@ def test_beats_from_a_keypoint_file(tmp_path):
         (["beats", "7", "-o", "OUT"], "camera 7 is not available"),
         (["beats", "--keypoints", "KP", "-o", "OUT"], "--fps"),
         (["beats", str(CLIP), "-o", "OUT", "--min-bpm", "150", "--max-bpm", "100"], "min-bpm"),
+        (["beats", str(CLIP), "-o", "OUT", "--min-bpm", "1", "--max-bpm", "100000"], "--min-bpm"),
+        (["take", str(CLIP), "-o", "OUT", "--min-bpm", "1", "--max-bpm", "100000"], "--min-bpm"),
+        (["perform", "--video", str(CLIP), "--min-bpm", "1", "--max-bpm", "100000"], "--min-bpm"),
+        (["take", str(CLIP), "-o", "OUT", "--top-k", "-3"], "--top-k"),
+        (["take", str(CLIP), "-o", "OUT", "--bpm", "1000"], "--bpm"),
+        (["perform", "--video", str(CLIP), "--temperature", "0"], "--temperature"),
+        (["beats", "--keypoints", "KP", "--fps", "-5", "-o", "OUT"], "--fps"),
+        (["beats", "--keypoints", "KP", "--fps", "30", "-o", "OUT", "--activation", "magic"], "--activation"),
+        (["beats", str(CLIP), "-o", "FILE"], "is a file"),
+        (["take", str(CLIP), "-o", "FILE"], "is a file"),
+        (["take", str(CLIP), "-o", "READONLY"], "cannot write"),
+        (["take", str(CLIP), "-o", "OUT", "--bogus-flag"], "unrecognized"),
     ],
 )
 def test_bad_input_gives_one_clear_line(tmp_path, args, message):
     garbage = tmp_path / "garbage.mp4"
     garbage.write_bytes(b"\x00" * 1000)
-    args = [str(garbage) if a == "GARBAGE" else str(tmp_path / "kp.npy") if a == "KP" else str(tmp_path / "out") if a == "OUT" else a
-            for a in args]
+    (tmp_path / "a_file").write_text("")
+    readonly = tmp_path / "readonly"
+    readonly.mkdir(mode=0o555)
+    if os.access(readonly, os.W_OK) and "READONLY" in args:
+        pytest.skip("running as a user who can write anywhere (root without CAP_DAC_OVERRIDE dropped)")
+    names = {"GARBAGE": garbage, "KP": tmp_path / "kp.npy", "OUT": tmp_path / "out", "FILE": tmp_path / "a_file",
+             "READONLY": readonly / "out"}
+    args = [str(names.get(a, a)) for a in args]
     result = run_cli(*args)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
@@ -83,3 +102,29 @@ def test_help_explains_the_commands():
     assert result.returncode == 0 and "beats" in result.stdout
     result = run_cli("beats", "--help")
     assert "--keypoints" in result.stdout and "beats.json" in result.stdout
+
+
+def test_verbose_is_accepted_after_the_subcommand():
+    result = run_cli("perform", "-v", "--list-ports", "--midi-api", "jack")
+    assert "unrecognized" not in result.stderr and "error: argument" not in result.stderr
+
+
+def test_help_shows_defaults_ranges_and_control_addresses():
+    for command in ("beats", "take", "perform"):
+        text = run_cli(command, "--help").stdout
+        assert "--min-bpm" in text and "--bpm" in text and "default 60" in text and "20..400" in text
+    text = run_cli("perform", "--help").stdout
+    assert "/rhythmicnet/tempo_range f f" in text and "/rhythmicnet/ping" in text
+
+
+def test_known_tempo_pins_the_decoded_tempo(tmp_path):
+    rng = np.random.default_rng(1)
+    t = np.arange(450) / 30.0
+    kp = rng.uniform(200, 400, (1, 17, 2)) + 30 * np.abs(np.sin(np.pi * (96 / 60) * t))[:, None, None]  # 96 BPM
+    kp += rng.normal(0, 2.0, (len(t), 17, 2))
+    np.save(tmp_path / "kp.npy", kp.astype(np.float32))
+    result = run_cli("beats", "--keypoints", str(tmp_path / "kp.npy"), "--fps", "30", "-o", str(tmp_path / "out"),
+                     "--activation", "kinematic", "--bpm", "96")
+    assert result.returncode == 0, result.stderr
+    beats = np.array(json.loads((tmp_path / "out" / "beats.json").read_text())["beats_s"])
+    assert len(beats) > 4 and abs(60.0 / np.median(np.diff(beats)) - 96) < 96 * 0.05

@@ -15,7 +15,8 @@ import pytest
 from rhythmicnet_live.errors import UserInputError
 from rhythmicnet_live.notes import DRUM_CHANNEL, PIANO_CHANNEL
 from rhythmicnet_live.offline.render import ffmpeg_exe
-from rhythmicnet_live.offline.take import TAKE_FILES, TakeOptions, make_take
+from rhythmicnet_live.config import config_from_flags
+from rhythmicnet_live.offline.take import TAKE_FILES, make_take
 
 CLIP = Path(__file__).parent / "fixtures" / "jump_8s_480x270.mp4"
 
@@ -30,7 +31,7 @@ def clip(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def full_take(clip, tmp_path_factory):
     out = tmp_path_factory.mktemp("take")
-    return make_take(clip, out, TakeOptions(seed=3), progress=False)
+    return make_take(clip, out, config_from_flags(["--seed", "3"], "take"), progress=False)
 
 
 def audio_seconds(path: Path) -> float:
@@ -69,9 +70,9 @@ def test_take_midi_reads_back_with_drums_and_piano_on_the_beat(full_take):
 
 
 def test_the_same_seed_gives_the_same_take(clip, full_take, tmp_path):
-    again = make_take(clip, tmp_path / "again", TakeOptions(seed=3, drums_only=True), progress=False)
-    once_more = make_take(clip, tmp_path / "more", TakeOptions(seed=3, drums_only=True), progress=False)
-    other = make_take(clip, tmp_path / "other", TakeOptions(seed=4, drums_only=True), progress=False)
+    again = make_take(clip, tmp_path / "again", config_from_flags(["--seed", "3", "--drums-only"], "take"), progress=False)
+    once_more = make_take(clip, tmp_path / "more", config_from_flags(["--seed", "3", "--drums-only"], "take"), progress=False)
+    other = make_take(clip, tmp_path / "other", config_from_flags(["--seed", "4", "--drums-only"], "take"), progress=False)
     assert again.notes == once_more.notes
     assert again.notes != other.notes
     assert {n.track for n in again.notes} == {"drums"}
@@ -84,7 +85,7 @@ def test_a_failure_leaves_no_partial_files(clip, tmp_path, monkeypatch):
     monkeypatch.setattr("rhythmicnet_live.offline.render.render_wav", broken_render)
     out = tmp_path / "out"
     with pytest.raises(UserInputError):
-        make_take(clip, out, TakeOptions(drums_only=True), progress=False)
+        make_take(clip, out, config_from_flags(["--drums-only"], "take"), progress=False)
     assert list(out.iterdir()) == []
 
 

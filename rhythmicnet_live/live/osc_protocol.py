@@ -82,5 +82,7 @@ CONTROL_TYPETAGS = {
 TEMPERATURE_RANGE = (0.05, 5.0)
 #: Allowed tempo bounds in BPM (inclusive) for ``tempo_range``.
 TEMPO_LIMITS = (20.0, 400.0)
+#: A known tempo (``--bpm``, ``/rhythmicnet/bpm``) is searched within this fraction either side.
+KNOWN_TEMPO_TOLERANCE = 0.04
 
 TRACKS = ("drums", "piano")

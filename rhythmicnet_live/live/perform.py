@@ -20,23 +20,12 @@ from ..errors import UserInputError
 log = logging.getLogger(__name__)
 
 
-def parse_host_port(text: str) -> tuple[str, int]:
-    host, sep, port = text.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise UserInputError(f"--osc wants HOST:PORT such as 127.0.0.1:9000, got {text!r}")
-    return host, int(port)
-
-
 def perform_from_args(args) -> None:
     from ..analysis.beat_model import activation_by_name
     from ..config import config_from_args
     from .midi_out import list_ports
 
     config = config_from_args(args)
-    if args.no_midi:
-        config.midi.enabled = False
-    if args.osc:
-        config.osc.host, config.osc.port = parse_host_port(args.osc)
     if args.list_ports:
         api = None if config.midi.api == "auto" else config.midi.api
         for name in list_ports(api):
@@ -44,11 +33,11 @@ def perform_from_args(args) -> None:
         return
     if args.camera is None and args.video is None:
         raise UserInputError("give --camera N or --video FILE (see perform --help)")
-    activation, activation_name = activation_by_name(args.activation)
+    activation, activation_name = activation_by_name(config.analysis.activation)
     stop = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())  # SIGTERM ends the performance cleanly
     try:
-        stats = perform(config, camera=args.camera, video=args.video, activation=activation, seed=args.seed,
+        stats = perform(config, camera=args.camera, video=args.video, activation=activation, seed=config.generation.seed,
                         stop_event=stop)
     finally:
         signal.signal(signal.SIGTERM, previous)

@@ -22,25 +22,12 @@ import numpy as np
 from tqdm import tqdm
 
 from .. import FPS
+from ..config import Config, GenerationConfig
 from ..errors import UserInputError
+from ..files import writable_dir
 from ..notes import STEPS_PER_BAR, Note
 
 TAKE_FILES = ("take.mid", "take.wav", "take.mp4", "take.png")
-
-
-@dataclass
-class TakeOptions:
-    """seed: generators' seed; drums_only: no piano; *_temperature / top_k: sampling;
-    min_bpm / max_bpm: tempo range (BPM); activation: 'auto', 'model' or 'kinematic'."""
-
-    seed: int = 0
-    drums_only: bool = False
-    drum_temperature: float = 1.0
-    piano_temperature: float = 1.0
-    top_k: int = 5
-    min_bpm: float = 60.0
-    max_bpm: float = 180.0
-    activation: str = "auto"
 
 
 @dataclass
@@ -64,21 +51,22 @@ def video_duration(path: Path) -> float:
         return source.frame_count / source.fps
 
 
-def generate_music(analysis, options: TakeOptions, progress: bool = True) -> list[Note]:
-    """Drums on every bar of the rhythm, then piano over each bar of drums (unless drums_only)."""
+def generate_music(analysis, options: GenerationConfig, progress: bool = True) -> list[Note]:
+    """Drums on every bar of the rhythm, then piano over each bar of drums (unless ``options.piano`` is off)."""
     from ..generation.music import MusicGenerator
 
-    generator = MusicGenerator(options.seed, piano=not options.drums_only, top_k=options.top_k)
+    generator = MusicGenerator(options.seed, piano=options.piano, top_k=options.top_k)
     bpm = 60.0 / float(np.median(np.diff(analysis.beats)))
     notes: list[Note] = []
     for bar in tqdm(range(analysis.num_bars), desc="music", unit="bar", disable=not progress, file=sys.stderr):
-        bar_notes = generator.generate(analysis.bar_taps(bar), bpm, options.drum_temperature, options.piano_temperature)
+        bar_notes = generator.generate(analysis.bar_taps(bar), bpm, options.drum_temp, options.piano_temp)
         notes += [replace(n, step=n.step + bar * STEPS_PER_BAR) for n in bar_notes]
     return notes
 
 
-def make_take(video: Path, out_dir: Path, options: TakeOptions, progress: bool = True) -> TakeResult:
-    """Analyse ``video`` and write the four take files into ``out_dir``."""
+def make_take(video: Path, out_dir: Path, config: Config | None = None, progress: bool = True) -> TakeResult:
+    """Analyse ``video`` and write the four take files into ``out_dir``, with the tempo, analysis and generation
+    settings of ``config`` (validated; the defaults when None)."""
     from .beat_outputs import plot_rhythm
     from ..analysis.beat_model import activation_by_name
     from ..analysis.hmm import BeatTracker
@@ -91,8 +79,8 @@ def make_take(video: Path, out_dir: Path, options: TakeOptions, progress: bool =
     video = Path(video)
     if not video.is_file():
         raise UserInputError(f"video file not found: {video}")
-    if not 0 < options.min_bpm < options.max_bpm:
-        raise UserInputError(f"need 0 < --min-bpm < --max-bpm, got {options.min_bpm:g} and {options.max_bpm:g}")
+    config = (config or Config()).validate()
+    writable_dir(out_dir)  # before the long work, not after it
     seconds: dict[str, float] = {}
     clock = time.perf_counter()
 
@@ -107,14 +95,13 @@ def make_take(video: Path, out_dir: Path, options: TakeOptions, progress: bool =
     lap("pose")
     if not (raw.conf > 0).any():
         raise UserInputError(f"no body found in {video}")
-    processor, _ = activation_by_name(options.activation)
-    analysis = analyse(prepare(raw, FPS), processor, BeatTracker(options.min_bpm, options.max_bpm, FPS))
+    processor, _ = activation_by_name(config.analysis.activation)
+    analysis = analyse(prepare(raw, FPS), processor, BeatTracker(*config.tempo.search_range, FPS))
     if analysis.num_bars < 1:
         raise UserInputError(f"found too few beats in {video} for a bar of music ({len(analysis.beats)} beats)")
     lap("rhythm")
-    notes = generate_music(analysis, options, progress)
+    notes = generate_music(analysis, config.generation, progress)
     lap("music")
-    out_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".take-", dir=out_dir))
     try:
         stages = tqdm(total=4, desc="files", unit="file", disable=not progress, file=sys.stderr)
