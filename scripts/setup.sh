@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up everything rhythmicnet_live needs, idempotently: FluidSynth (apt-get; it renders take.wav), a Python 3.11
 # virtual environment in .venv with the package installed (editable), and with --dev the PyTorch/export/test
-# extras plus jackd2 (a real MIDI port for the tests). Safe to run again: it skips what is done.
+# extras plus jackd2 (a real MIDI port for the tests). Versions come from constraints.txt. Safe to run again: it skips what is done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DEV=0
@@ -30,12 +30,12 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
   .venv/bin/python -m pip install -q --upgrade pip
 fi
-stamp=".venv/.installed-$( (cat pyproject.toml; echo "$DEV") | sha256sum | cut -c1-16)"
+stamp=".venv/.installed-$( (cat pyproject.toml constraints.txt; echo "$DEV") | sha256sum | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
   if [ "$DEV" = 1 ]; then
-    .venv/bin/python -m pip install -q -e ".[export,test]"
+    .venv/bin/python -m pip install -q -c constraints.txt -e ".[dev]"
   else
-    .venv/bin/python -m pip install -q -e .
+    .venv/bin/python -m pip install -q -c constraints.txt -e .
   fi
   touch "$stamp"
 fi

@@ -4,6 +4,8 @@
 (:class:`jack_server.JackServer`: dummy driver, a unique server name selected through
 ``JACK_DEFAULT_SERVER``, so it never touches a user's own server or another test run) and stops it at the end.
 Without jackd (``apt-get install jackd2``) the JACK tests are skipped with that reason.
+
+``private_user_folders`` (automatic): the platformdirs cache and data folders point into a temporary folder.
 """
 
 from __future__ import annotations
@@ -13,6 +15,20 @@ import os
 import pytest
 
 from jack_server import JackServer
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_user_folders(tmp_path_factory):
+    """Caches and user data of this run (and of the programs it starts) go to a temporary folder, not ~."""
+    root = tmp_path_factory.mktemp("user")
+    saved = {k: os.environ.get(k) for k in ("XDG_CACHE_HOME", "XDG_DATA_HOME")}
+    os.environ["XDG_CACHE_HOME"], os.environ["XDG_DATA_HOME"] = str(root / "cache"), str(root / "data")
+    yield root
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
 
 
 @pytest.fixture(scope="session")

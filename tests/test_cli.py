@@ -23,7 +23,7 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
 def beats_out(tmp_path_factory):
     work = tmp_path_factory.mktemp("beats")
     clip = work / CLIP.name
-    shutil.copy(CLIP, clip)  # the keypoint cache goes beside the copy, not into tests/fixtures
+    shutil.copy(CLIP, clip)
     out = work / "out"
     result = run_cli("beats", str(clip), "-o", str(out))
     assert result.returncode == 0, result.stderr

@@ -83,12 +83,15 @@ def counted_extraction(monkeypatch, keypoints):
     return calls
 
 
-def test_cache_is_reused_and_invalidated(tmp_path, counted_extraction, keypoints):
+def test_cache_is_reused_and_invalidated(tmp_path, counted_extraction, keypoints, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
     video = tmp_path / "dance.mp4"
     video.write_bytes(CLIP.read_bytes())
     first = pose.cached_keypoints(video)
-    cache = tmp_path / "dance.mp4.keypoints.npz"
+    cache = pose.cache_path(video)
     assert cache.is_file() and len(counted_extraction) == 1
+    assert cache.is_relative_to(tmp_path / "user-cache")  # the user cache folder (platformdirs), not the video's
+    assert sorted(p.name for p in video.parent.iterdir()) == ["dance.mp4", "user-cache"]
     second = pose.cached_keypoints(video)
     assert len(counted_extraction) == 1  # read from the cache, no pose run
     for a, b in ((first.xy, second.xy), (first.conf, second.conf), (first.times, second.times)):
@@ -106,7 +109,7 @@ def test_cache_dir_and_model_version_key(tmp_path, counted_extraction, monkeypat
     video.write_bytes(CLIP.read_bytes())
     cache_dir = tmp_path / "cache"
     pose.cached_keypoints(video, cache_dir=cache_dir)
-    assert (cache_dir / "dance.mp4.keypoints.npz").is_file()
+    assert pose.cache_path(video, cache_dir).parent == cache_dir and pose.cache_path(video, cache_dir).is_file()
     assert sorted(p.name for p in video.parent.iterdir()) == ["dance.mp4"]  # nothing written beside the video
     pose.cached_keypoints(video, cache_dir=cache_dir)
     assert len(counted_extraction) == 1

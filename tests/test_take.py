@@ -24,7 +24,7 @@ CLIP = Path(__file__).parent / "fixtures" / "jump_8s_480x270.mp4"
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory) -> Path:
     copy = tmp_path_factory.mktemp("clip") / CLIP.name
-    shutil.copy(CLIP, copy)  # the keypoint cache is written beside the copy
+    shutil.copy(CLIP, copy)
     return copy
 
 

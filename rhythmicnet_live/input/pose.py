@@ -21,6 +21,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from platformdirs import user_cache_dir
 
 from .capture import Frame, open_source
 from ..errors import ModelManifestError, UserInputError
@@ -153,19 +154,17 @@ def extract_keypoints(source, progress: bool = True) -> Keypoints:
     return Keypoints(np.stack(xys), np.stack(confs), np.asarray(times, np.float64))
 
 
-def _cache_paths(video: Path, cache_dir: Path | None) -> list[Path]:
-    """Where the cache of ``video`` may live, in order: ``cache_dir`` if given, else beside the video,
-    then (for read-only video folders) the user cache ``$XDG_CACHE_HOME/rhythmicnet_live/keypoints``."""
-    name = f"{video.name}.keypoints.npz"
-    if cache_dir is not None:
-        return [Path(cache_dir) / name]
-    user = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "rhythmicnet_live" / "keypoints"
-    tag = hashlib.sha256(str(video.resolve()).encode()).hexdigest()[:12]
-    return [video.with_name(name), user / f"{tag}-{name}"]
+def cache_path(video: Path, cache_dir: Path | None = None) -> Path:
+    """Where the keypoints of ``video`` are cached: ``cache_dir`` if given, else the user cache folder
+    (``platformdirs.user_cache_dir``: ``~/.cache/rhythmicnet_live/keypoints`` on Linux), never the video's own
+    folder. The file name carries a hash of the video's resolved path; its size and mtime are in the cache key."""
+    tag = hashlib.sha256(str(video.resolve()).encode()).hexdigest()[:16]
+    folder = Path(cache_dir) if cache_dir is not None else Path(user_cache_dir("rhythmicnet_live")) / "keypoints"
+    return folder / f"{video.name}.{tag}.keypoints.npz"
 
 
 def cached_keypoints(video_path: str | Path, cache_dir: str | Path | None = None, progress: bool = True) -> Keypoints:
-    """Keypoints of a video file, computed once and then read from ``<video>.keypoints.npz``.
+    """Keypoints of a video file, computed once and then read from the cache (:func:`cache_path`).
 
     The cache is valid while the video's size and mtime and :func:`pose_model_version` are unchanged;
     otherwise pose runs again and the file is rewritten. The cache holds ``xy``, ``conf``, ``times``
@@ -176,21 +175,18 @@ def cached_keypoints(video_path: str | Path, cache_dir: str | Path | None = None
         raise UserInputError(f"video file not found: {video}")
     stat = video.stat()
     key = {"video_size": stat.st_size, "video_mtime_ns": stat.st_mtime_ns, "model_version": pose_model_version()}
-    paths = _cache_paths(video, None if cache_dir is None else Path(cache_dir))
-    for path in paths:
-        if path.is_file():
-            try:
-                with np.load(path, allow_pickle=False) as data:
-                    if all(str(data[k]) == str(v) for k, v in key.items()):
-                        log.info("keypoints from cache %s", path)
-                        return Keypoints(data["xy"].astype(np.float32), data["conf"].astype(np.float32),
-                                         data["times"].astype(np.float64))
-            except (OSError, KeyError, ValueError) as exc:
-                log.warning("ignoring unreadable keypoint cache %s: %s", path, exc)
+    path = cache_path(video, cache_dir)
+    if path.is_file():
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                if all(str(data[k]) == str(v) for k, v in key.items()):
+                    log.info("keypoints from cache %s", path)
+                    return Keypoints(data["xy"].astype(np.float32), data["conf"].astype(np.float32),
+                                     data["times"].astype(np.float64))
+        except (OSError, KeyError, ValueError) as exc:
+            log.warning("ignoring unreadable keypoint cache %s: %s", path, exc)
     kp = extract_keypoints(video, progress=progress)
-    for path in paths:
-        if _write_cache(path, kp, key):
-            break
+    _write_cache(path, kp, key)
     return kp
 
 
