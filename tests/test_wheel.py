@@ -20,8 +20,14 @@ CLIP = REPO / "tests" / "fixtures" / "jump_8s_480x270.mp4"
 def installed(tmp_path_factory):
     """(python of a fresh venv with only the wheel installed, a work folder outside the checkout)."""
     root = tmp_path_factory.mktemp("wheel")
+    source = root / "source"  # what the build reads, copied: no stale build/ folder of the checkout can leak in
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(REPO / name, source / name)
+    for name in ("rhythmicnet_live", "models_onnx"):
+        shutil.copytree(REPO / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
     dist = root / "dist"
-    subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(dist), str(REPO)],
+    subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(dist), str(source)],
                    check=True, capture_output=True, timeout=600, cwd=root)
     wheel = next(dist.glob("rhythmicnet_live-*.whl"))
     env_dir = root / "venv"
