@@ -41,6 +41,11 @@ def test_beats_on_a_real_clip_writes_json_midi_and_plot(beats_out):
     notes = [m for m in midi if m.type == "note_on" and m.velocity > 0]
     assert len(notes) >= len(beats)
     assert {m.channel for m in notes} == {9}
+    import pretty_midi  # another reader: the clicks sound at the beat times
+
+    clicks = sorted(n.start for n in pretty_midi.PrettyMIDI(str(beats_out / "rhythm.mid")).instruments[0].notes
+                    if n.pitch in (76, 77))
+    np.testing.assert_allclose(clicks, beats, atol=0.003)
     assert (beats_out / "beats.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

@@ -94,3 +94,11 @@ def test_take_cli_errors_are_one_line(tmp_path):
                              "-o", str(tmp_path / "out")], capture_output=True, text=True, timeout=120)
     assert result.returncode == 2 and result.stderr.strip().startswith("error: video file not found")
     assert not (tmp_path / "out").exists()
+
+
+def test_seconds_and_steps_are_inverse_through_the_beats():
+    from rhythmicnet_live.offline.midi_file import seconds_to_steps, steps_to_seconds
+
+    beats = np.array([0.3, 0.8, 1.25, 1.8, 2.3])
+    steps = np.array([-3.0, 0.0, 1.5, 4.0, 7.25, 15.9, 16.0, 21.0])
+    np.testing.assert_allclose(seconds_to_steps(steps_to_seconds(steps, beats), beats), steps, atol=1e-9)

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from ..notes import DRUM_PITCHES, STEPS_PER_BAR, Note
+from .sampling import sample_top_k
 
 N_DRUMS = len(DRUM_PITCHES)
 #: Bars of context the decoder sees before the bar it generates (training windows are CONTEXT_BARS + 1 bars).
@@ -151,6 +152,7 @@ class DrumGenerator:
         self.unet = load_session("drums_unet", models_dir, threads)
         entry = find_model("drums_decoder", models_dir).entry
         self.vocab = HitVocabulary.load(models_dir / entry["vocabulary"])
+        self._allowed = np.arange(self.vocab.size) != BOS  # BOS only starts a window, it is never sampled
         shape = entry["inputs"][4]["shape"]  # past_k: (layers, 1, heads, past_steps, head_width)
         self._empty_cache = np.zeros((shape[0], 1, shape[2], 0, shape[4]), np.float32)
         self.context_bars, self.restart_bars = context_bars, restart_bars
@@ -190,23 +192,6 @@ class DrumGenerator:
             None, {"tokens": tokens_in.astype(np.int64)[None], **feeds, "past_k": past_k, "past_v": past_v})
         return logits[0, -1], feeds, past_k, past_v
 
-    def first_step_probabilities(self, taps) -> np.ndarray:
-        """(V,) probabilities of the next bar's first token given the context (does not advance the generator)."""
-        logits = self._start(self._check_taps(taps))[0].astype(np.float64)
-        p = np.exp(logits - logits.max())
-        return p / p.sum()
-
-    def _sample(self, logits: np.ndarray, temperature: float, top_k: int) -> int:
-        logits = logits.astype(np.float64).copy()
-        logits[BOS] = -np.inf
-        if temperature <= 0:
-            return int(np.argmax(logits))
-        k = max(1, min(int(top_k), len(logits) - 1)) if top_k else len(logits) - 1
-        top = np.argpartition(-logits, k - 1)[:k]
-        z = logits[top] / temperature
-        cdf = np.cumsum(np.exp(z - z.max()))
-        return int(top[min(int(np.searchsorted(cdf, self.rng.random() * cdf[-1], side="right")), k - 1)])
-
     def generate_bar_matrices(self, taps, temperature: float = 1.0, top_k: int = 5) -> DrumBar:
         """The next bar as matrices (see DrumBar); advances the context by one bar.
 
@@ -216,7 +201,7 @@ class DrumGenerator:
         logits, feeds, past_k, past_v = self._start(taps)
         tokens = np.zeros(STEPS_PER_BAR, np.int64)
         for step in range(STEPS_PER_BAR):
-            tokens[step] = self._sample(logits, temperature, top_k)
+            tokens[step] = sample_top_k(logits, self.rng, temperature, top_k, self._allowed)
             if step + 1 < STEPS_PER_BAR:
                 out, past_k, past_v = self.decoder.run(
                     None, {"tokens": tokens[None, step:step + 1], **feeds, "past_k": past_k, "past_v": past_v})
@@ -240,10 +225,3 @@ class DrumGenerator:
         (default: 16 x the number of bars generated since the last reset)."""
         start = STEPS_PER_BAR * self.bars_generated if bar_start_step is None else bar_start_step
         return self.generate_bar_matrices(taps, temperature, top_k).to_notes(start)
-
-    def generate(self, taps_bars, temperature: float = 1.0, top_k: int = 5) -> list[Note]:
-        """Notes for a whole rhythm: taps_bars (n_bars, 16), bar i starting at step 16 i after the current bars."""
-        notes = []
-        for taps in np.asarray(taps_bars):
-            notes += self.generate_bar(taps, temperature, top_k)
-        return notes

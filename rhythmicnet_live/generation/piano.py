@@ -24,6 +24,7 @@ import numpy as np
 
 from ..models import MODELS_DIR, load_session
 from ..notes import STEPS_PER_BAR, Note
+from .sampling import sample_top_k
 
 ENCODER_NAME = "piano_encoder"
 DECODER_NAME = "piano_decoder"
@@ -352,7 +353,7 @@ class PianoGenerator:
             cache_k = np.concatenate([cache_k, k], axis=2)
             cache_v = np.concatenate([cache_v, vv], axis=2)
             cache_mask = np.concatenate([cache_mask, np.zeros((1, 1), np.float32)], axis=1)
-            nxt = self._sample(logits[0], self.grammar.allowed(ids), temperature, top_k)
+            nxt = sample_top_k(logits[0], self.rng, temperature, top_k, self.grammar.allowed(ids))
             if nxt == v.bar:
                 break
             ids.append(nxt)
@@ -363,12 +364,3 @@ class PianoGenerator:
         e_v, _ = _roll_in(mem.enc_v, mem.enc_mask, enc_v)
         self.memory = PianoMemory(e_k, e_v, e_mask, dec_k, dec_v, dec_mask)
         return decode_piano_bar(ids, v)
-
-    def _sample(self, logits: np.ndarray, allowed: np.ndarray, temperature: float, top_k: int) -> int:
-        scores = np.where(allowed, logits.astype(np.float64) / max(temperature, 1e-4), -np.inf)
-        if top_k > 0 and top_k < int(allowed.sum()):
-            cut = np.partition(scores, -top_k)[-top_k]
-            scores = np.where(scores >= cut, scores, -np.inf)
-        p = np.exp(scores - scores.max())
-        p /= p.sum()
-        return int(self.rng.choice(len(p), p=p))

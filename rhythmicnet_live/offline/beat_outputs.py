@@ -7,16 +7,16 @@ import json
 from pathlib import Path
 
 import numpy as np
-import pretty_midi
 
 from ..files import atomic_path
-from .midi_file import steps_to_seconds
+from .midi_file import seconds_to_steps, steps_to_seconds, write_take_midi
 from ..notes import DRUM_CLASSES, DRUM_PITCHES, STEPS_PER_BEAT, Note
 from ..analysis.rhythm import RhythmAnalysis
 
 #: GM percussion used by the click track: beats on the high wood block (accented on bar starts),
 #: style hits (sudden moves) as hand claps.
 CLICK_BEAT, CLICK_DOWNBEAT, CLICK_STYLE = 77, 76, 39
+CLICK_STEPS = 0.5  # click length, 16th steps
 
 
 def _finite(values: np.ndarray) -> list:
@@ -43,19 +43,15 @@ def write_beats_json(analysis: RhythmAnalysis, path: Path, source: str, activati
 
 
 def write_rhythm_midi(analysis: RhythmAnalysis, path: Path) -> None:
-    """rhythm.mid: a click on every beat (bar starts accented) and a clap on every style hit, channel 10."""
-    bpm = 60.0 / np.median(np.diff(analysis.beats)) if len(analysis.beats) > 2 else 120.0
-    midi = pretty_midi.PrettyMIDI(initial_tempo=float(bpm))
-    drums = pretty_midi.Instrument(program=0, is_drum=True, name="rhythm")  # written on channel 10
-    for i, beat in enumerate(analysis.beats):
-        pitch, velocity = (CLICK_DOWNBEAT, 110) if i % 4 == 0 else (CLICK_BEAT, 85)
-        drums.notes.append(pretty_midi.Note(velocity, pitch, float(beat), float(beat) + 0.08))
-    for hit in analysis.style_hits:
-        drums.notes.append(pretty_midi.Note(100, CLICK_STYLE, float(hit), float(hit) + 0.08))
-    drums.notes.sort(key=lambda n: n.start)
-    midi.instruments.append(drums)
+    """rhythm.mid: a click on every beat (bar starts accented) and a clap on every style hit, channel 10, with the
+    beats as the tempo map (120 BPM from 0 s when fewer than two beats were found)."""
+    beats = analysis.beats if len(analysis.beats) >= 2 else np.arange(max(2, len(analysis.beats) + 2)) * 0.5
+    clicks = [Note("drums", *((CLICK_DOWNBEAT, 110) if i % 4 == 0 else (CLICK_BEAT, 85)), STEPS_PER_BEAT * i, CLICK_STEPS)
+              for i in range(len(analysis.beats))]
+    claps = [Note("drums", CLICK_STYLE, 100, float(step), CLICK_STEPS)
+             for step in seconds_to_steps(np.asarray(analysis.style_hits, float), beats)]
     with atomic_path(path) as tmp:
-        midi.write(str(tmp))
+        write_take_midi(sorted(clicks + claps, key=lambda n: n.step), beats, tmp)
 
 
 def plot_rhythm(analysis: RhythmAnalysis, path: Path, title: str, notes: list[Note] | None = None) -> None:

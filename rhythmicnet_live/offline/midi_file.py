@@ -29,6 +29,16 @@ def steps_to_seconds(steps: np.ndarray | float, beat_times: np.ndarray) -> np.nd
     return beats[idx] + (b - idx) * (beats[idx + 1] - beats[idx])
 
 
+def seconds_to_steps(seconds: np.ndarray | float, beat_times: np.ndarray) -> np.ndarray:
+    """16th steps of times in seconds through the beat times: the inverse of :func:`steps_to_seconds`."""
+    beats = np.asarray(beat_times, dtype=float)
+    if len(beats) < 2:
+        raise ValueError("need at least two beat times")
+    t = np.asarray(seconds, dtype=float)
+    idx = np.clip(np.searchsorted(beats, t, side="right") - 1, 0, len(beats) - 2)
+    return STEPS_PER_BEAT * (idx + (t - beats[idx]) / (beats[idx + 1] - beats[idx]))
+
+
 def write_take_midi(notes: list[Note], beat_times, path: Path) -> Path:
     """Write ``notes`` (steps from the take start) to a type-1 MIDI file whose tempo map follows ``beat_times``.
 
