@@ -26,6 +26,7 @@ from platformdirs import user_cache_dir
 from .capture import Frame, open_source
 from ..errors import ModelManifestError, UserInputError
 from ..files import atomic_path
+from ..stages import BodyPose
 from .keypoints import Keypoints
 
 log = logging.getLogger(__name__)
@@ -88,7 +89,7 @@ class PoseEstimator:
         self._last_ms = -1
         self._warmed = False
 
-    def estimate(self, frame: Frame) -> tuple[np.ndarray, np.ndarray]:
+    def estimate(self, frame: Frame) -> BodyPose:
         """COCO-17 ``xy`` (17, 2) pixels and ``conf`` (17,) for one frame (NaN / 0 when nobody is there).
 
         The landmarker's timestamp is ``frame.t_capture`` in integer milliseconds, nudged up by 1 ms where
@@ -113,7 +114,7 @@ class PoseEstimator:
                 lm = landmarks[m]
                 xy[j] = (lm.x * width, lm.y * height)
                 conf[j] = lm.visibility if lm.visibility is not None else 1.0
-        return xy, np.clip(conf, 0.0, 1.0)
+        return BodyPose(xy, np.clip(conf, 0.0, 1.0))
 
     def close(self) -> None:
         self._landmarker.close()
