@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import re
 import sys
 from pathlib import Path
@@ -46,6 +47,13 @@ def _control_epilog() -> str:
             "i = int):\n" + "\n".join(lines) +
             f"\nOSC output (to {proto.DEFAULT_OSC_HOST}:{proto.DEFAULT_OSC_PORT} by default): " +
             ", ".join(proto.OUTPUT_TYPETAGS) + ".")
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 64:
+        raise argparse.ArgumentTypeError(f"must be in 1..64, got {text}")
+    return value
 
 
 def _positive_float(text: str) -> float:
@@ -92,8 +100,12 @@ def build_parser() -> argparse.ArgumentParser:
                     "soundtrack) and take.png (activation, beats, style, drum and piano rolls). With --from-journal, "
                     "turn a live performance's journal into OUTDIR/take.mid instead.",
     )
-    take.add_argument("video", nargs="?", type=Path, help="the video file")
+    take.add_argument("video", nargs="*", type=Path, help="the video file; or several videos, or folders of videos "
+                      "(a batch: each take goes to OUTDIR/<video name>/)")
     take.add_argument("-o", "--out", required=True, type=Path, help="output folder (created if missing)")
+    take.add_argument("-j", "--jobs", type=_positive_int, default=min(2, os.cpu_count() or 1),
+                      help="worker processes: videos of a batch at a time, or the pose of one video "
+                           "(default %(default)s; 1..64)")
     take.add_argument("--from-journal", type=Path, metavar="JOURNAL", help="a performance journal (takes/*.jsonl) to turn into take.mid")
     add_config_arguments(take, "take")
     _add_common(take)
@@ -169,24 +181,30 @@ def run_beats(args) -> None:
 
 
 def run_take(args) -> None:
-    from .offline.take import make_take
+    from .offline.take import batch_videos, make_takes
 
     if args.from_journal is not None:
         from .live.journal import journal_to_midi
 
-        if args.video is not None:
+        if args.video:
             raise UserInputError("give either a video or --from-journal, not both")
         writable_dir(args.out)
         journal_to_midi(args.from_journal, args.out / "take.mid")
         print(f"{args.from_journal} -> {args.out / 'take.mid'}")
         return
-    if args.video is None:
+    if not args.video:
         raise UserInputError("give a video file (or --from-journal JOURNAL)")
     config = config_from_args(args)
-    result = make_take(args.video, args.out, config)
-    n_drums = sum(n.track == "drums" for n in result.notes)
-    print(f"{len(result.analysis.beats)} beats, {result.analysis.num_bars} bars, {n_drums} drum notes, "
-          f"{len(result.notes) - n_drums} piano notes -> {args.out}/ (take.mid, take.wav, take.mp4, take.png)")
+    videos = batch_videos(args.video)
+    outcomes = make_takes(videos, args.out, config, jobs=args.jobs)
+    failed = [o for o in outcomes if o.error]
+    if len(videos) == 1:
+        print(f"{outcomes[0].summary} -> {args.out}/ (take.mid, take.wav, take.mp4, take.png)")
+    else:
+        print(f"{len(outcomes) - len(failed)} of {len(outcomes)} takes made in {args.out}/")
+    if failed:
+        raise UserInputError(f"{len(failed)} of {len(outcomes)} videos failed: " +
+                             "; ".join(f"{o.video.name}: {o.error}" for o in failed))
 
 
 def run_perform(args) -> None:

@@ -133,3 +133,17 @@ def test_known_tempo_pins_the_decoded_tempo(tmp_path):
     assert result.returncode == 0, result.stderr
     beats = np.array(json.loads((tmp_path / "out" / "beats.json").read_text())["beats_s"])
     assert len(beats) > 4 and abs(60.0 / np.median(np.diff(beats)) - 96) < 96 * 0.05
+
+
+def test_take_batch_reports_a_broken_video_and_makes_the_others(tmp_path):
+    batch = tmp_path / "batch"
+    batch.mkdir()
+    shutil.copy(CLIP, batch / "dance.mp4")
+    (batch / "broken.mp4").write_bytes(b"\x00" * 2000)
+    result = run_cli("take", str(batch), "-o", str(tmp_path / "out"), "--drums-only", "--jobs", "2")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "broken.mp4" in errors[0] and "1 of 2" in errors[0]
+    assert all((tmp_path / "out" / "dance" / name).stat().st_size > 0
+               for name in ("take.mid", "take.wav", "take.mp4", "take.png"))
+    assert not (tmp_path / "out" / "broken").exists() or not any((tmp_path / "out" / "broken").glob("take.*"))

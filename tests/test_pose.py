@@ -123,3 +123,20 @@ def test_cache_of_missing_video(tmp_path):
 
     with pytest.raises(UserInputError, match="video file not found"):
         pose.cached_keypoints(tmp_path / "gone.mp4")
+
+
+def test_parallel_pose_equals_one_process_outside_the_overlap(tmp_path, monkeypatch):
+    """Two worker processes, each posing half of the clip (the second starting OVERLAP_S early), give the
+    keypoints of one process: the same frames and times, the same joints within pose noise."""
+    clip = Path(__file__).parent / "fixtures" / "jump_8s_480x270.mp4"
+    monkeypatch.setattr(pose, "PARALLEL_MIN_S", 1.0)  # the fixture is short: split it anyway
+    one = pose.extract_keypoints(clip, progress=False)
+    two = pose.extract_keypoints_parallel(clip, workers=2, progress=False)
+    np.testing.assert_allclose(two.times, one.times, atol=1e-9)
+    seen = ((one.conf > 0.5) & (two.conf > 0.5))[1:-1]
+    assert seen.mean() > 0.8
+    # pose noise: how far a joint sits from the mean of its neighbouring frames in the one-process run (pixels)
+    jitter = np.abs(one.xy[1:-1] - 0.5 * (one.xy[:-2] + one.xy[2:])).max(-1)[seen]
+    error = np.abs(two.xy - one.xy).max(-1)[1:-1][seen]
+    assert np.percentile(error, 95) < np.median(jitter), (np.percentile(error, 95), np.median(jitter))
+    assert error.max() < np.percentile(jitter, 99), (error.max(), np.percentile(jitter, 99))

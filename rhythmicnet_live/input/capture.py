@@ -74,7 +74,9 @@ class VideoFileSource(_Source):
     logs a warning and sets ``truncated``.
     """
 
-    def __init__(self, path: str | Path, realtime: bool = False):
+    def __init__(self, path: str | Path, realtime: bool = False, start_frame: int = 0):
+        """``start_frame``: skip this many frames first (grabbed, not converted); frame indices and times stay
+        those of the whole file."""
         self.path = Path(path)
         if not self.path.is_file():
             raise UserInputError(f"video file not found: {self.path}")
@@ -90,6 +92,9 @@ class VideoFileSource(_Source):
         self.truncated = False
         self._index = 0
         self._last_t = -math.inf
+        while self._index < start_frame and self._cap.grab():
+            self._index += 1
+            self._last_t = self._cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
         self._start: float | None = None
         self._pending = self._decode()  # decode one frame now so a broken file fails at open time
         if self._pending is None:

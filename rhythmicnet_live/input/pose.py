@@ -14,6 +14,7 @@ import contextlib
 import hashlib
 import logging
 import os
+import queue
 import sys
 from functools import lru_cache
 from importlib.resources import files
@@ -23,7 +24,7 @@ import cv2
 import numpy as np
 from platformdirs import user_cache_dir
 
-from .capture import Frame, open_source
+from .capture import Frame, VideoFileSource, open_source
 from ..errors import ModelManifestError, UserInputError
 from ..files import atomic_path
 from ..stages import BodyPose
@@ -38,7 +39,14 @@ POSE_TASK = Path(str(files("rhythmicnet_live") / "assets" / "pose_landmarker_ful
 MEDIAPIPE_TO_COCO17 = (0, 2, 5, 7, 8, 11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28)
 
 #: Bump when the keypoints produced from the same model change (mapping, options): invalidates caches.
-EXTRACTION_VERSION = 1
+EXTRACTION_VERSION = 2
+#: Frames are shrunk to at most this many pixels on their long side before pose (the landmarker itself works at
+#: 256 x 256): converting and copying a 720p frame costs more than the shrink.
+POSE_INPUT_SIDE = 640
+#: Parallel pose: each later chunk starts this many seconds early so the tracker settles (those frames are dropped).
+OVERLAP_S = 1.0
+#: Videos shorter than this (s) run in one process: starting a second costs more than it saves.
+PARALLEL_MIN_S = 12.0
 
 
 @lru_cache(maxsize=None)
@@ -97,7 +105,11 @@ class PoseEstimator:
         """
         ms = max(int(round(frame.t_capture * 1000.0)), self._last_ms + 1)
         self._last_ms = ms
-        rgb = cv2.cvtColor(frame.image, cv2.COLOR_BGR2RGB)
+        height, width = frame.image.shape[:2]
+        scale = POSE_INPUT_SIDE / max(height, width)
+        small = frame.image if scale >= 1.0 else cv2.resize(
+            frame.image, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA)
+        rgb = cv2.cvtColor(small, cv2.COLOR_BGR2RGB)
         image = self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=rgb)
         if self._warmed:
             result = self._landmarker.detect_for_video(image, ms)
@@ -107,8 +119,7 @@ class PoseEstimator:
             self._warmed = True
         xy = np.full((17, 2), np.nan, np.float32)
         conf = np.zeros(17, np.float32)
-        if result.pose_landmarks:
-            height, width = frame.image.shape[:2]
+        if result.pose_landmarks:  # landmarks are relative to the image: back to the frame's own pixels
             landmarks = result.pose_landmarks[0]
             for j, m in enumerate(MEDIAPIPE_TO_COCO17):
                 lm = landmarks[m]
@@ -155,6 +166,69 @@ def extract_keypoints(source, progress: bool = True) -> Keypoints:
     return Keypoints(np.stack(xys), np.stack(confs), np.asarray(times, np.float64))
 
 
+def _pose_chunk(video: str, first: int, stop: int | None, skip: int, progress) -> Keypoints | None:
+    """Pose of frames ``first + skip .. stop - 1`` of ``video`` (``stop`` None: to the end), tracking from ``first``.
+    Runs in a worker process; ``progress`` (a queue) gets the number of frames done now and then."""
+    xys, confs, times = [], [], []
+    with VideoFileSource(video, start_frame=first) as source, PoseEstimator() as estimator:
+        done = 0
+        for frame in source:
+            if stop is not None and frame.index >= stop:
+                break
+            body = estimator.estimate(frame)
+            if frame.index >= first + skip:
+                xys.append(body.xy)
+                confs.append(body.conf)
+                times.append(frame.t_capture)
+            done += 1
+            if progress is not None and done % 16 == 0:
+                progress.put(16)
+    if progress is not None:
+        progress.put(done % 16)
+    if not times:
+        return None
+    return Keypoints(np.stack(xys), np.stack(confs), np.asarray(times, np.float64))
+
+
+def extract_keypoints_parallel(video: str | Path, workers: int = 2, progress: bool = True) -> Keypoints:
+    """Raw keypoints of a video file, its frames split into ``workers`` chunks posed in parallel processes.
+
+    Each chunk after the first starts ``OVERLAP_S`` early so the tracker settles, and those frames are dropped,
+    so the joined keypoints match a single-process run up to pose noise. Short videos (``PARALLEL_MIN_S``) and
+    ``workers`` = 1 run in this process.
+    """
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    from tqdm import tqdm
+
+    with VideoFileSource(video) as source:
+        fps, count = source.fps, source.frame_count
+    if workers <= 1 or not count or count / fps < PARALLEL_MIN_S:
+        return extract_keypoints(video, progress=progress)
+    overlap = int(round(OVERLAP_S * fps))
+    bounds = np.linspace(0, count, workers + 1).round().astype(int)
+    ctx = mp.get_context("spawn")  # MediaPipe's threads do not survive fork
+    with ctx.Manager() as manager, ProcessPoolExecutor(workers, mp_context=ctx) as pool:
+        frames_done = manager.Queue()
+        jobs = [pool.submit(_pose_chunk, str(video), max(0, int(lo) - (overlap if i else 0)),
+                            None if i == workers - 1 else int(hi), overlap if i else 0, frames_done)
+                for i, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:]))]
+        total = count + overlap * (workers - 1)
+        with tqdm(total=total, disable=not progress, file=sys.stderr, unit="frame", desc=f"pose x{workers}") as bar:
+            while not all(job.done() for job in jobs):
+                try:
+                    bar.update(frames_done.get(timeout=0.2))
+                except queue.Empty:
+                    pass
+        parts = [job.result() for job in jobs]
+    parts = [p for p in parts if p is not None]
+    if not parts:
+        raise UserInputError("the video gave no frames")
+    return Keypoints(np.concatenate([p.xy for p in parts]), np.concatenate([p.conf for p in parts]),
+                     np.concatenate([p.times for p in parts]))
+
+
 def cache_path(video: Path, cache_dir: Path | None = None) -> Path:
     """Where the keypoints of ``video`` are cached: ``cache_dir`` if given, else the user cache folder
     (``platformdirs.user_cache_dir``: ``~/.cache/rhythmicnet_live/keypoints`` on Linux), never the video's own
@@ -164,7 +238,8 @@ def cache_path(video: Path, cache_dir: Path | None = None) -> Path:
     return folder / f"{video.name}.{tag}.keypoints.npz"
 
 
-def cached_keypoints(video_path: str | Path, cache_dir: str | Path | None = None, progress: bool = True) -> Keypoints:
+def cached_keypoints(video_path: str | Path, cache_dir: str | Path | None = None, progress: bool = True,
+                     workers: int = 1) -> Keypoints:
     """Keypoints of a video file, computed once and then read from the cache (:func:`cache_path`).
 
     The cache is valid while the video's size and mtime and :func:`pose_model_version` are unchanged;
@@ -186,7 +261,7 @@ def cached_keypoints(video_path: str | Path, cache_dir: str | Path | None = None
                                      data["times"].astype(np.float64))
         except (OSError, KeyError, ValueError) as exc:
             log.warning("ignoring unreadable keypoint cache %s: %s", path, exc)
-    kp = extract_keypoints(video, progress=progress)
+    kp = extract_keypoints_parallel(video, workers, progress=progress)
     _write_cache(path, kp, key)
     return kp
 

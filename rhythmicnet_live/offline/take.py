@@ -64,9 +64,10 @@ def generate_music(analysis, options: GenerationConfig, progress: bool = True) -
     return notes
 
 
-def make_take(video: Path, out_dir: Path, config: Config | None = None, progress: bool = True) -> TakeResult:
+def make_take(video: Path, out_dir: Path, config: Config | None = None, progress: bool = True,
+              pose_workers: int = 1) -> TakeResult:
     """Analyse ``video`` and write the four take files into ``out_dir``, with the tempo, analysis and generation
-    settings of ``config`` (validated; the defaults when None)."""
+    settings of ``config`` (validated; the defaults when None). ``pose_workers`` processes share the pose."""
     from .beat_outputs import plot_rhythm
     from ..analysis.beat_model import activation_by_name
     from ..analysis.hmm import BeatTracker
@@ -91,7 +92,7 @@ def make_take(video: Path, out_dir: Path, config: Config | None = None, progress
         clock = now
 
     duration = video_duration(video)
-    raw = cached_keypoints(video, progress=progress)
+    raw = cached_keypoints(video, progress=progress, workers=pose_workers)
     lap("pose")
     if not (raw.conf > 0).any():
         raise UserInputError(f"no body found in {video}")
@@ -120,3 +121,75 @@ def make_take(video: Path, out_dir: Path, config: Config | None = None, progress
         shutil.rmtree(staging, ignore_errors=True)
     lap("files")
     return TakeResult(out_dir, analysis, notes, duration, seconds)
+
+
+VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm")
+
+
+@dataclass(frozen=True)
+class TakeOutcome:
+    """One video of a batch: its take folder, and the error that stopped it (None when it worked)."""
+
+    video: Path
+    out_dir: Path
+    summary: str
+    error: str | None = None
+
+
+def batch_videos(paths: list[Path]) -> list[Path]:
+    """The videos named by ``paths``: files as given, folders by their video files (sorted)."""
+    videos: list[Path] = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES)
+            if not found:
+                raise UserInputError(f"no video files ({', '.join(VIDEO_SUFFIXES)}) in folder {path}")
+            videos += found
+        else:
+            videos.append(path)
+    return videos
+
+
+def _run_take(video: Path, out_dir: Path, config: Config, pose_workers: int, progress: bool) -> TakeOutcome:
+    result = make_take(video, out_dir, config, progress=progress, pose_workers=pose_workers)
+    n_drums = sum(n.track == "drums" for n in result.notes)
+    return TakeOutcome(video, out_dir, f"{len(result.analysis.beats)} beats, {result.analysis.num_bars} bars, "
+                                       f"{n_drums} drum notes, {len(result.notes) - n_drums} piano notes")
+
+
+def _take_job(video: Path, out_dir: Path, config: Config) -> TakeOutcome:
+    """One take of a batch, in a worker process: an error becomes the outcome's ``error``, never an exception."""
+    try:
+        return _run_take(video, out_dir, config, 1, progress=False)
+    except UserInputError as err:
+        return TakeOutcome(video, out_dir, "", str(err))
+    except Exception as err:  # one broken video must not stop the batch: report it and go on
+        return TakeOutcome(video, out_dir, "", f"{type(err).__name__}: {err}")
+
+
+def make_takes(videos: list[Path], out_dir: Path, config: Config, jobs: int = 2,
+               progress: bool = True) -> list[TakeOutcome]:
+    """Takes of several videos, ``jobs`` at a time in worker processes, into ``out_dir/<video name>/``, with one
+    progress bar for the batch; a video that fails is reported in its outcome and the others go on. One video
+    goes into ``out_dir`` itself, its pose split over ``jobs`` processes, and its errors are raised."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    config = config.validate()
+    if len(videos) == 1:
+        return [_run_take(Path(videos[0]), Path(out_dir), config, jobs, progress)]
+    writable_dir(out_dir)
+    stems = [Path(v).stem for v in videos]
+    targets = [Path(out_dir) / (Path(v).stem if stems.count(Path(v).stem) == 1 else Path(v).name) for v in videos]
+    outcomes = []
+    with ProcessPoolExecutor(max(1, jobs), mp_context=mp.get_context("spawn")) as pool, \
+            tqdm(total=len(videos), desc="takes", unit="video", disable=not progress, file=sys.stderr) as bar:
+        futures = [pool.submit(_take_job, Path(v), target, config) for v, target in zip(videos, targets)]
+        for future in as_completed(futures):
+            outcome = future.result()
+            bar.write(f"{outcome.video}: " + (f"error: {outcome.error}" if outcome.error else
+                                             f"{outcome.summary} -> {outcome.out_dir}/"), file=sys.stderr)
+            bar.update()
+            outcomes.append(outcome)
+    order = {Path(v): i for i, v in enumerate(videos)}
+    return sorted(outcomes, key=lambda o: order[o.video])
