@@ -181,7 +181,7 @@ def run_beats(args) -> None:
 
 
 def run_take(args) -> None:
-    from .offline.take import batch_videos, make_takes
+    from .offline.take import TAKE_FILES, batch_videos, make_takes
 
     if args.from_journal is not None:
         from .live.journal import journal_to_midi
@@ -199,7 +199,7 @@ def run_take(args) -> None:
     outcomes = make_takes(videos, args.out, config, jobs=args.jobs)
     failed = [o for o in outcomes if o.error]
     if len(videos) == 1:
-        print(f"{outcomes[0].summary} -> {args.out}/ (take.mid, take.wav, take.mp4, take.png)")
+        print(f"{outcomes[0].summary} -> {args.out}/ ({', '.join(TAKE_FILES)})")
     else:
         print(f"{len(outcomes) - len(failed)} of {len(outcomes)} takes made in {args.out}/")
     if failed:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 from dataclasses import dataclass
 from importlib.resources import files
@@ -17,6 +18,8 @@ from pathlib import Path
 import onnxruntime as ort
 
 from .errors import ModelManifestError
+
+log = logging.getLogger(__name__)
 
 #: Where the shipped models live: the package ``rhythmicnet_live.models_onnx`` (the repository's top-level
 #: ``models_onnx/``, mapped into the package by ``pyproject.toml``), in a checkout, an editable install and a
@@ -71,6 +74,28 @@ def providers() -> list[str]:
     return [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
 
 
+#: The execution provider each loaded model runs on (model name -> e.g. "CPUExecutionProvider").
+PROVIDER_OF: dict[str, str] = {}
+
+
+def execution_providers() -> dict[str, str]:
+    """The execution provider of every model loaded so far in this process (for start-up lines and metadata)."""
+    return dict(PROVIDER_OF)
+
+
+def _note_provider(name: str, session: ort.InferenceSession) -> None:
+    """Remember where ``name`` runs; say once, in one line, when onnxruntime-gpu could not use the GPU."""
+    global _cpu_fallback_said
+    used = session.get_providers()[0]
+    PROVIDER_OF[name] = used
+    if used != "CUDAExecutionProvider" and "CUDAExecutionProvider" in providers() and not _cpu_fallback_said:
+        _cpu_fallback_said = True
+        log.warning("onnxruntime-gpu is installed but CUDA is not usable here: the models run on the CPU")
+
+
+_cpu_fallback_said = False
+
+
 def load_session(name: str, models_dir: Path = MODELS_DIR, threads: int = 1) -> ort.InferenceSession:
     """An onnxruntime session for manifest model ``name``, checked against the manifest's I/O names."""
     model = find_model(name, models_dir)
@@ -79,6 +104,7 @@ def load_session(name: str, models_dir: Path = MODELS_DIR, threads: int = 1) -> 
     options.inter_op_num_threads = 1
     options.log_severity_level = 3
     session = ort.InferenceSession(str(model.path), sess_options=options, providers=providers())
+    _note_provider(name, session)
     want_in = [i["name"] for i in model.entry["inputs"]]
     want_out = [o["name"] for o in model.entry["outputs"]]
     got_in = [i.name for i in session.get_inputs()]

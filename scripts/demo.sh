@@ -4,4 +4,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 .venv/bin/rhythmicnet-live take examples/tiktokgestdance.mp4 -o out/
-echo "done: see out/ (take.mid, take.wav, take.mp4, take.png)"
+echo "done: see out/ (take.mid, take.wav, take.mp4, take.png, take.json)"

@@ -1,6 +1,7 @@
-"""Offline takes on a real clip: four files, MIDI that other tools read back, audio as long as the video,
+"""Offline takes on a real clip: the take files, MIDI that other tools read back, audio as long as the video,
 repeatable with a seed, nothing partial left behind on failure."""
 
+import json
 import shutil
 import subprocess
 import sys
@@ -41,9 +42,12 @@ def audio_seconds(path: Path) -> float:
     return len(pcm) / 2 / 8000
 
 
-def test_a_take_writes_four_files_in_sync(full_take):
+def test_a_take_writes_its_files_in_sync(full_take):
     out = full_take.out_dir
     assert sorted(p.name for p in out.iterdir()) == sorted(TAKE_FILES)
+    meta = json.loads((out / "take.json").read_text())
+    assert meta["execution_providers"]["drums_encoder"] in ("CPUExecutionProvider", "CUDAExecutionProvider")
+    assert meta["config"]["generation"]["seed"] == 3 and len(meta["beats_s"]) == len(full_take.analysis.beats)
     with wave.open(str(out / "take.wav")) as wav:
         assert wav.getnframes() / wav.getframerate() == pytest.approx(full_take.duration_s, abs=0.01)
     assert audio_seconds(out / "take.mp4") == pytest.approx(full_take.duration_s, abs=0.1)

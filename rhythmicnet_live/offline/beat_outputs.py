@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ..files import atomic_path
+from ..models import execution_providers
 from .midi_file import seconds_to_steps, steps_to_seconds, write_take_midi
 from ..notes import DRUM_CLASSES, DRUM_PITCHES, STEPS_PER_BEAT, Note
 from ..analysis.rhythm import RhythmAnalysis
@@ -37,6 +38,7 @@ def write_beats_json(analysis: RhythmAnalysis, path: Path, source: str, activati
         "activation": _finite(analysis.activation),
         "steps_s": [round(float(s), 5) for s in analysis.step_times],
         "taps": [int(t) for t in analysis.taps],
+        "execution_providers": execution_providers(),
     }
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(doc, indent=1) + "\n")

@@ -27,7 +27,7 @@ from ..errors import UserInputError
 from ..files import writable_dir
 from ..notes import STEPS_PER_BAR, Note
 
-TAKE_FILES = ("take.mid", "take.wav", "take.mp4", "take.png")
+TAKE_FILES = ("take.mid", "take.wav", "take.mp4", "take.png", "take.json")
 
 
 @dataclass
@@ -64,9 +64,29 @@ def generate_music(analysis, options: GenerationConfig, progress: bool = True) -
     return notes
 
 
+def write_take_json(path: Path, video: Path, config: Config, analysis, notes: list[Note], activation_name: str) -> None:
+    """take.json: what made the take (the video, the settings, the beat activation and the execution provider of
+    every model) and what it holds (beat times in s, tempo in BPM, note counts)."""
+    import dataclasses
+    import json
+
+    from ..models import execution_providers
+
+    doc = {
+        "video": str(video),
+        "beats_s": [round(float(b), 5) for b in analysis.beats],
+        "bpm_median": round(float(60.0 / np.median(np.diff(analysis.beats))), 3),
+        "notes": {track: sum(n.track == track for n in notes) for track in ("drums", "piano")},
+        "activation_model": activation_name,
+        "execution_providers": execution_providers(),
+        "config": dataclasses.asdict(config),
+    }
+    Path(path).write_text(json.dumps(doc, indent=1) + "\n")
+
+
 def make_take(video: Path, out_dir: Path, config: Config | None = None, progress: bool = True,
               pose_workers: int = 1) -> TakeResult:
-    """Analyse ``video`` and write the four take files into ``out_dir``, with the tempo, analysis and generation
+    """Analyse ``video`` and write the take files (``TAKE_FILES``) into ``out_dir``, with the tempo, analysis and generation
     settings of ``config`` (validated; the defaults when None). ``pose_workers`` processes share the pose."""
     from .beat_outputs import plot_rhythm
     from ..analysis.beat_model import activation_by_name
@@ -96,7 +116,7 @@ def make_take(video: Path, out_dir: Path, config: Config | None = None, progress
     lap("pose")
     if not (raw.conf > 0).any():
         raise UserInputError(f"no body found in {video}")
-    processor, _ = activation_by_name(config.analysis.activation)
+    processor, activation_name = activation_by_name(config.analysis.activation)
     analysis = analyse(prepare(raw, FPS), processor, BeatTracker(*config.tempo.search_range, FPS))
     if analysis.num_bars < 1:
         raise UserInputError(f"found too few beats in {video} for a bar of music ({len(analysis.beats)} beats)")
@@ -114,6 +134,7 @@ def make_take(video: Path, out_dir: Path, config: Config | None = None, progress
         stages.update()
         plot_rhythm(analysis, staging / "take.png", video.name, notes=notes)
         stages.update()
+        write_take_json(staging / "take.json", video, config, analysis, notes, activation_name)
         stages.close()
         for name in TAKE_FILES:
             (staging / name).replace(out_dir / name)
