@@ -1,15 +1,18 @@
 """Offline take speed as a multiple of real time, per stage, pose included (no keypoint cache).
 
-For each clip: a full take (drums + piano) and a drums-only take (the baseline) from a fresh copy of the video,
-so pose runs every time. Prints seconds per stage and the clip's duration divided by the time taken (x real
-time; above 1 is faster than real time).
+For each clip, side by side in one run: a full take (drums + piano) with pose in one process (the baseline), the
+same with pose split over ``--jobs`` worker processes (what ``take`` does by default), and a drums-only take.
+Each take starts from a fresh copy of the video, so pose runs every time. Prints seconds per stage and the clip's
+duration divided by the time taken (x real time; above 1 is faster than real time), and the load average, since
+the machine may be shared.
 
-    python benchmarks/bench_take.py [VIDEO ...]
+    python benchmarks/bench_take.py [VIDEO ...] [--jobs 2]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -25,21 +28,29 @@ STAGES = ("pose", "rhythm", "music", "files")
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("videos", nargs="*", type=Path, default=CLIPS)
+    parser.add_argument("--jobs", type=int, default=2, help="pose worker processes of the parallel rows")
     args = parser.parse_args()
-    header = f"{'clip':<28}{'take':<12}{'dur s':>7}" + "".join(f"{s + ' s':>9}" for s in STAGES) + f"{'total s':>9}{'x RT':>7}{'x RT w/o pose':>15}"
+    runs = (("full, 1 proc", [], 1), (f"full, {args.jobs} procs", [], args.jobs),
+            (f"drums, {args.jobs} procs", ["--drums-only"], args.jobs))
+    header = f"{'clip':<28}{'take':<18}{'dur s':>7}" + "".join(f"{s + ' s':>9}" for s in STAGES) + \
+        f"{'total s':>9}{'x RT':>7}{'x RT w/o pose':>15}"
     lines = [header, "-" * len(header)]
+    load = [os.getloadavg()[0]]
     with tempfile.TemporaryDirectory() as tmp:
         for video in args.videos:
-            for label, drums_only in (("full", False), ("drums-only", True)):
-                copy = Path(tmp) / f"{label}-{video.name}"
+            for label, flags, jobs in runs:
+                copy = Path(tmp) / f"{len(lines)}-{video.name}"
                 shutil.copy(video, copy)  # a fresh file: no keypoint cache, pose runs
-                result = make_take(copy, Path(tmp) / f"out-{label}", config_from_flags(["--drums-only"] if drums_only else [], "take"), progress=False)
+                result = make_take(copy, Path(tmp) / f"out-{len(lines)}", config_from_flags(flags, "take"),
+                                   progress=False, pose_workers=jobs)
                 total = sum(result.seconds.values())
                 no_pose = total - result.seconds["pose"]
-                lines.append(f"{video.name:<28}{label:<12}{result.duration_s:7.2f}"
+                lines.append(f"{video.name:<28}{label:<18}{result.duration_s:7.2f}"
                              + "".join(f"{result.seconds[s]:9.2f}" for s in STAGES)
                              + f"{total:9.2f}{result.duration_s / total:7.2f}{result.duration_s / no_pose:15.2f}")
+                load.append(os.getloadavg()[0])
     print("\n".join(lines))
+    print(f"\n{os.cpu_count()} CPUs; 1-minute load average {min(load):.2f}..{max(load):.2f} during the run")
 
 
 if __name__ == "__main__":

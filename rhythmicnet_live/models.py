@@ -69,9 +69,12 @@ def has_model(name: str, models_dir: Path = MODELS_DIR) -> bool:
 
 
 def providers() -> list[str]:
-    """CUDA first when onnxruntime-gpu can use it, CPU always as the fallback."""
+    """CUDA first when onnxruntime-gpu can use it, CPU always as the fallback; ``RHYTHMICNET_PROVIDER=cpu`` keeps
+    the models on the CPU (benchmarks compare both)."""
     available = ort.get_available_providers()
-    return [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
+    wanted = ("CPUExecutionProvider",) if os.environ.get("RHYTHMICNET_PROVIDER", "").lower() == "cpu" else \
+        ("CUDAExecutionProvider", "CPUExecutionProvider")
+    return [p for p in wanted if p in available]
 
 
 #: The execution provider each loaded model runs on (model name -> e.g. "CPUExecutionProvider").
