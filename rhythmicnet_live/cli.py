@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 from . import FPS, __version__
+from .calibrate import add_calibrate_parser, add_profile_argument
 from .errors import ModelManifestError, UserInputError
 
 
@@ -54,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     beats.add_argument("--seconds", type=float, default=20.0, help="how long to record from a camera (s, default 20)")
     beats.add_argument("--no-cache", action="store_true", help="run pose again even if the video's keypoints are cached")
     _add_tempo_options(beats)
+    add_profile_argument(beats)
     beats.set_defaults(func=run_beats)
 
     take = sub.add_parser(
@@ -73,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     take.add_argument("--piano-temperature", type=float, default=1.0, help="piano sampling temperature (default 1.0)")
     take.add_argument("--top-k", type=int, default=5, help="sample among the k most likely tokens (default 5)")
     _add_tempo_options(take)
+    add_profile_argument(take)
     take.set_defaults(func=run_take)
 
     perform = sub.add_parser(
@@ -96,7 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .config import add_config_arguments
 
     add_config_arguments(perform)
+    add_profile_argument(perform)
     perform.set_defaults(func=run_perform)
+    add_calibrate_parser(sub)
     return parser
 
 
@@ -127,7 +132,7 @@ def load_input_keypoints(args):
 
 
 def run_beats(args) -> None:
-    from .analysis.beat_model import activation_by_name
+    from .analysis.profile import resolve_activation
     from .offline.beat_outputs import plot_rhythm, write_beats_json, write_rhythm_midi
     from .analysis.hmm import BeatTracker
     from .input.keypoints import prepare
@@ -139,11 +144,11 @@ def run_beats(args) -> None:
     if len(raw) < 2 or not (raw.conf > 0).any():
         raise UserInputError(f"no body found in {source_name}")
     kp = prepare(raw, FPS)
-    processor, activation_name = activation_by_name(args.activation)
-    analysis = analyse(kp, processor, BeatTracker(min_bpm=args.min_bpm, max_bpm=args.max_bpm, fps=FPS))
+    processor, activation_name, min_bpm, max_bpm = resolve_activation(args.activation, args.min_bpm, args.max_bpm, args.profile)
+    analysis = analyse(kp, processor, BeatTracker(min_bpm=min_bpm, max_bpm=max_bpm, fps=FPS))
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
-    write_beats_json(analysis, out / "beats.json", source_name, activation_name)
+    write_beats_json(analysis, out / "beats.json", source_name, activation_name, args.profile)
     write_rhythm_midi(analysis, out / "rhythm.mid")
     plot_rhythm(analysis, out / "beats.png", Path(source_name).name)
     bpm = f"{60.0 / (analysis.beats[-1] - analysis.beats[-2]):.1f}" if len(analysis.beats) > 1 else "-"
@@ -169,7 +174,7 @@ def run_take(args) -> None:
             raise UserInputError(f"--{name.replace('_', '-')} must be > 0")
     options = TakeOptions(seed=args.seed, drums_only=args.drums_only, drum_temperature=args.drum_temperature,
                           piano_temperature=args.piano_temperature, top_k=args.top_k, min_bpm=args.min_bpm,
-                          max_bpm=args.max_bpm, activation=args.activation)
+                          max_bpm=args.max_bpm, activation=args.activation, profile=args.profile)
     result = make_take(args.video, args.out, options)
     n_drums = sum(n.track == "drums" for n in result.notes)
     print(f"{len(result.analysis.beats)} beats, {result.analysis.num_bars} bars, {n_drums} drum notes, "

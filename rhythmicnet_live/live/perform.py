@@ -28,7 +28,7 @@ def parse_host_port(text: str) -> tuple[str, int]:
 
 
 def perform_from_args(args) -> None:
-    from ..analysis.beat_model import activation_by_name
+    from ..analysis.profile import resolve_activation
     from ..config import config_from_args
     from .midi_out import list_ports
 
@@ -44,7 +44,8 @@ def perform_from_args(args) -> None:
         return
     if args.camera is None and args.video is None:
         raise UserInputError("give --camera N or --video FILE (see perform --help)")
-    activation, activation_name = activation_by_name(args.activation)
+    activation, activation_name, config.tempo.min_bpm, config.tempo.max_bpm = resolve_activation(
+        args.activation, config.tempo.min_bpm, config.tempo.max_bpm, args.profile)
     stop = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())  # SIGTERM ends the performance cleanly
     try:

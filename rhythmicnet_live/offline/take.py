@@ -31,7 +31,7 @@ TAKE_FILES = ("take.mid", "take.wav", "take.mp4", "take.png")
 @dataclass
 class TakeOptions:
     """seed: generators' seed; drums_only: no piano; *_temperature / top_k: sampling;
-    min_bpm / max_bpm: tempo range (BPM); activation: 'auto', 'model' or 'kinematic'."""
+    min_bpm / max_bpm: tempo range (BPM); activation: 'auto', 'model' or 'kinematic'; profile: calibration profile name."""
 
     seed: int = 0
     drums_only: bool = False
@@ -41,6 +41,7 @@ class TakeOptions:
     min_bpm: float = 60.0
     max_bpm: float = 180.0
     activation: str = "auto"
+    profile: str | None = None
 
 
 @dataclass
@@ -80,7 +81,7 @@ def generate_music(analysis, options: TakeOptions, progress: bool = True) -> lis
 def make_take(video: Path, out_dir: Path, options: TakeOptions, progress: bool = True) -> TakeResult:
     """Analyse ``video`` and write the four take files into ``out_dir``."""
     from .beat_outputs import plot_rhythm
-    from ..analysis.beat_model import activation_by_name
+    from ..analysis.profile import resolve_activation
     from ..analysis.hmm import BeatTracker
     from ..input.keypoints import prepare
     from .midi_file import write_take_midi
@@ -107,8 +108,8 @@ def make_take(video: Path, out_dir: Path, options: TakeOptions, progress: bool =
     lap("pose")
     if not (raw.conf > 0).any():
         raise UserInputError(f"no body found in {video}")
-    processor, _ = activation_by_name(options.activation)
-    analysis = analyse(prepare(raw, FPS), processor, BeatTracker(options.min_bpm, options.max_bpm, FPS))
+    processor, _, min_bpm, max_bpm = resolve_activation(options.activation, options.min_bpm, options.max_bpm, options.profile)
+    analysis = analyse(prepare(raw, FPS), processor, BeatTracker(min_bpm, max_bpm, FPS))
     if analysis.num_bars < 1:
         raise UserInputError(f"found too few beats in {video} for a bar of music ({len(analysis.beats)} beats)")
     lap("rhythm")
