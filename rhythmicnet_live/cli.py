@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 
 from . import FPS, __version__
+from .calibrate import add_calibrate_parser
 from .config import add_config_arguments, config_from_args
 from .errors import ModelManifestError, UserInputError
 from .files import writable_dir
@@ -129,6 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_config_arguments(perform, "perform")
     _add_common(perform)
     perform.set_defaults(func=run_perform)
+    add_calibrate_parser(sub)
     return parser
 
 
@@ -159,7 +161,6 @@ def load_input_keypoints(args):
 
 
 def run_beats(args) -> None:
-    from .analysis.beat_model import activation_by_name
     from .offline.beat_outputs import plot_rhythm, write_beats_json, write_rhythm_midi
     from .analysis.hmm import BeatTracker
     from .input.keypoints import prepare
@@ -170,10 +171,10 @@ def run_beats(args) -> None:
     if len(raw) < 2 or not (raw.conf > 0).any():
         raise UserInputError(f"no body found in {source_name}")
     kp = prepare(raw, FPS)
-    processor, activation_name = activation_by_name(config.analysis.activation)
-    analysis = analyse(kp, processor, BeatTracker(*config.tempo.search_range, fps=FPS))
+    processor, activation_name, min_bpm, max_bpm = config.analysis.activation_processor(config.tempo)
+    analysis = analyse(kp, processor, BeatTracker(min_bpm, max_bpm, fps=FPS))
     out = writable_dir(args.out)
-    write_beats_json(analysis, out / "beats.json", source_name, activation_name)
+    write_beats_json(analysis, out / "beats.json", source_name, activation_name, config.analysis.profile)
     write_rhythm_midi(analysis, out / "rhythm.mid")
     plot_rhythm(analysis, out / "beats.png", Path(source_name).name)
     bpm = f"{60.0 / (analysis.beats[-1] - analysis.beats[-2]):.1f}" if len(analysis.beats) > 1 else "-"

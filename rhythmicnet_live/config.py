@@ -134,6 +134,15 @@ class AnalysisConfig:
     activation: str = _opt("auto", "beat activation: the trained model, the no-learning kinematic baseline, or "
                                    "the model when shipped (auto)", flag="--activation",
                            choices=("auto", "model", "kinematic"), commands=ALL)
+    profile: str | None = _opt(None, "a dancer's calibration profile (see 'calibrate'): their offset, tempo range "
+                                     "and calibration head", flag="--profile", commands=ALL)
+
+    def activation_processor(self, tempo: "TempoConfig"):
+        """(activation processor, its name, min BPM, max BPM): ``activation`` through ``profile`` when one is
+        given (its head, its tempo range within ``tempo``'s), else as named with ``tempo``'s search range."""
+        from .analysis.profile import resolve_activation
+
+        return resolve_activation(self.activation, *tempo.search_range, self.profile)
 
 
 @dataclass

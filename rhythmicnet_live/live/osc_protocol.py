@@ -10,6 +10,7 @@ Output stream (engine -> Max/DAW, default 127.0.0.1:9000)::
     /rhythmicnet/tempo      f bpm
     /rhythmicnet/style      f strength (0..1)
     /rhythmicnet/keypoints  34 f: x0 y0 x1 y1 ... x16 y16 (COCO-17 order, normalised body coordinates; optional)
+    /rhythmicnet/click      i index (within its tempo), f bpm, i count_in (1 = count-in); ``calibrate`` only
 
 Control (Max/DAW -> engine, default 127.0.0.1:9001, loopback only unless configured)::
 
@@ -41,6 +42,7 @@ BEAT = PREFIX + "/beat"
 TEMPO = PREFIX + "/tempo"
 STYLE = PREFIX + "/style"
 KEYPOINTS = PREFIX + "/keypoints"
+CLICK = PREFIX + "/click"
 
 # Control input.
 START = PREFIX + "/start"

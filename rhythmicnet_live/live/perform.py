@@ -21,7 +21,6 @@ log = logging.getLogger(__name__)
 
 
 def perform_from_args(args) -> None:
-    from ..analysis.beat_model import activation_by_name
     from ..config import config_from_args
     from .midi_out import list_ports
 
@@ -33,7 +32,9 @@ def perform_from_args(args) -> None:
         return
     if args.camera is None and args.video is None:
         raise UserInputError("give --camera N or --video FILE (see perform --help)")
-    activation, activation_name = activation_by_name(config.analysis.activation)
+    activation, activation_name, config.tempo.min_bpm, config.tempo.max_bpm = \
+        config.analysis.activation_processor(config.tempo)
+    config.tempo.bpm = None  # the range now holds the known tempo and the profile's prior
     stop = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())  # SIGTERM ends the performance cleanly
     try:

@@ -24,11 +24,13 @@ def _finite(values: np.ndarray) -> list:
     return [None if not np.isfinite(v) else round(float(v), 5) for v in values]
 
 
-def write_beats_json(analysis: RhythmAnalysis, path: Path, source: str, activation_name: str) -> None:
-    """beats.json: beat times (s), tempo per frame (BPM), style hits (s), the activation with its rate."""
+def write_beats_json(analysis: RhythmAnalysis, path: Path, source: str, activation_name: str,
+                     profile: str | None = None) -> None:
+    """beats.json: beat times (s), tempo per frame (BPM), style hits (s), the activation with its rate, the profile."""
     doc = {
         "source": source,
         "activation_model": activation_name,
+        "profile": profile,
         "fps": analysis.fps,
         "start_s": analysis.start,
         "beats_s": [round(float(b), 5) for b in analysis.beats],

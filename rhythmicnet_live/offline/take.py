@@ -89,7 +89,6 @@ def make_take(video: Path, out_dir: Path, config: Config | None = None, progress
     """Analyse ``video`` and write the take files (``TAKE_FILES``) into ``out_dir``, with the tempo, analysis and generation
     settings of ``config`` (validated; the defaults when None). ``pose_workers`` processes share the pose."""
     from .beat_outputs import plot_rhythm
-    from ..analysis.beat_model import activation_by_name
     from ..analysis.hmm import BeatTracker
     from ..input.keypoints import prepare
     from .midi_file import write_take_midi
@@ -116,8 +115,8 @@ def make_take(video: Path, out_dir: Path, config: Config | None = None, progress
     lap("pose")
     if not (raw.conf > 0).any():
         raise UserInputError(f"no body found in {video}")
-    processor, activation_name = activation_by_name(config.analysis.activation)
-    analysis = analyse(prepare(raw, FPS), processor, BeatTracker(*config.tempo.search_range, FPS))
+    processor, activation_name, min_bpm, max_bpm = config.analysis.activation_processor(config.tempo)
+    analysis = analyse(prepare(raw, FPS), processor, BeatTracker(min_bpm, max_bpm, FPS))
     if analysis.num_bars < 1:
         raise UserInputError(f"found too few beats in {video} for a bar of music ({len(analysis.beats)} beats)")
     lap("rhythm")

@@ -1,0 +1,135 @@
+"""What personal calibration buys on AIST++: the general model against the same model with a dancer's profile.
+
+For every dancer with at least ``--min-sequences`` sequences (3D seen through a seeded random virtual camera with
+webcam noise, as in ``export.beats.evaluate``; 2D sFM sequences as they are), leave one sequence out at a time:
+the dancer's other sequences, joined with a 1 s gap, are the calibration session (the music's beats are the
+click), ``fit_profile`` learns a profile from them exactly as ``rhythmicnet-live calibrate`` does, and the held-out
+sequence is decoded online (forward filtering, as on stage) by the general tracker (60-180 BPM) and by the
+profile (head, offset, tempo prior). A session the calibration refuses counts as "refused" and its held-out
+sequence keeps the general model's result in the "profile" row.
+
+Columns: mir_eval F-measure, CMLt, tempo accuracy (median inter-beat interval within 4% of the true tempo), the
+timing offset (median of estimated minus true beat time over beats matched within 150 ms, ms; negative = early)
+and the spread of the per-sequence offsets (median absolute deviation, ms). Beats before ``--skip`` s are ignored.
+The shipped beat model was trained on all AIST++ dancers, so its "general" rows are in-sample (optimistic);
+the kinematic activation learns nothing and is out-of-sample everywhere.
+
+    python -m export.beats.evaluate_calibration [--activation model kinematic] [--min-sequences 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from rhythmicnet_live import FPS
+from rhythmicnet_live.analysis.activation import KinematicActivation
+from rhythmicnet_live.analysis.beat_model import MODEL_NAME, ModelActivation
+from rhythmicnet_live.analysis.profile import CalibratedActivation, Session, decode_online, fit_profile, signed_errors
+from rhythmicnet_live.errors import UserInputError
+from rhythmicnet_live.input.keypoints import Keypoints, prepare, resample
+from rhythmicnet_live.models import MODELS_DIR, read_manifest
+
+from .aistpp import SHARED_AISTPP, Sequence, camera_view, load_aistpp
+from .evaluate import score
+
+GAP_S = 1.0
+
+
+def joined_session(views: list[Keypoints], seqs: list[Sequence]) -> Session:
+    """The sequences' raw views one after another (``GAP_S`` of nothing between), their beats as the clicks."""
+    xy, conf, times, clicks, segments = [], [], [], [], []
+    start = 0.0
+    for kp, seq in zip(views, seqs):
+        uniform = resample(kp, FPS)
+        t = uniform.times - uniform.times[0] + start
+        xy.append(uniform.xy)
+        conf.append(uniform.conf)
+        times.append(t)
+        clicks.append(start + seq.beats)
+        segments.append((start, float(t[-1]) + 1.0 / FPS, seq.bpm))
+        start = float(t[-1]) + GAP_S
+    return Session(Keypoints(np.concatenate(xy), np.concatenate(conf), np.concatenate(times)),
+                   np.concatenate(clicks), segments)
+
+
+@dataclass
+class Row:
+    name: str
+    scores: list[dict] = field(default_factory=list)
+    offsets: list[float] = field(default_factory=list)  # per sequence: median signed error (s)
+    errors: list[np.ndarray] = field(default_factory=list)
+    refused: int = 0
+
+    def add(self, seq: Sequence, beats: np.ndarray, skip: float) -> None:
+        self.scores.append(score(seq.beats, beats, seq.bpm, skip))
+        errors = signed_errors(seq.beats[seq.beats >= skip], beats[beats >= skip])
+        self.errors.append(errors)
+        if len(errors):
+            self.offsets.append(float(np.median(errors)))
+
+    def line(self) -> str:
+        mean = {m: np.mean([s[m] for s in self.scores]) for m in ("F", "CMLt", "tempo_acc")}
+        errors = np.concatenate(self.errors) if self.errors else np.zeros(0)
+        offset = 1e3 * np.median(errors) if len(errors) else float("nan")
+        spread = 1e3 * np.median(np.abs(np.asarray(self.offsets) - np.median(self.offsets))) if self.offsets else float("nan")
+        return (f"{self.name:<34}{len(self.scores):>6}{mean['F']:>8.3f}{mean['CMLt']:>8.3f}{mean['tempo_acc']:>8.3f}"
+                f"{offset:>12.1f}{spread:>10.1f}{self.refused:>9}")
+
+
+HEADER = f"{'activation | decoder':<34}{'seqs':>6}{'F':>8}{'CMLt':>8}{'tempo':>8}{'offset ms':>12}{'MAD ms':>10}{'refused':>9}"
+
+
+def evaluate(seqs: list[Sequence], base_name: str, min_sequences: int, skip: float, seed: int) -> list[Row]:
+    base = ModelActivation() if base_name == "model" else KinematicActivation()
+    activation_name = MODEL_NAME if base_name == "model" else "kinematic"
+    sha = read_manifest(MODELS_DIR)["models"][MODEL_NAME]["sha256"] if base_name == "model" else None
+    views = {seq.name + str(i): camera_view(seq, np.random.default_rng(seed + i)) for i, seq in enumerate(seqs)}
+    keys = {id(seq): seq.name + str(i) for i, seq in enumerate(seqs)}
+    by_dancer: dict[str, list[Sequence]] = defaultdict(list)
+    for seq in seqs:
+        by_dancer[seq.dancer].append(seq)
+    general, calibrated = Row(f"{base_name} | general 60-180"), Row(f"{base_name} | profile (LOO per dancer)")
+    for dancer, own in sorted(by_dancer.items()):
+        if len(own) < min_sequences:
+            continue
+        for held in own:
+            rest = [s for s in own if s is not held]
+            xy = prepare(views[keys[id(held)]], FPS).xy
+            plain = decode_online(base.process_offline(xy), 60.0, 180.0)
+            general.add(held, plain, skip)
+            session = joined_session([views[keys[id(s)]] for s in rest], rest)
+            try:
+                profile = fit_profile(dancer, session, base, activation_name, sha)
+            except UserInputError:
+                calibrated.refused += 1
+                calibrated.add(held, plain, skip)
+                continue
+            beats = decode_online(CalibratedActivation(base, profile).process_offline(xy), profile.min_bpm, profile.max_bpm)
+            calibrated.add(held, beats, skip)
+    return [general, calibrated]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", default=str(SHARED_AISTPP), help="AIST++ folder (shared subset or official layout)")
+    parser.add_argument("--activation", nargs="+", choices=("model", "kinematic"), default=["model", "kinematic"])
+    parser.add_argument("--min-sequences", type=int, default=3, help="dancers with at least this many sequences")
+    parser.add_argument("--skip", type=float, default=1.0, help="ignore beats before this many seconds")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the virtual cameras")
+    args = parser.parse_args(argv)
+    seqs = load_aistpp(args.data)
+    rows = [row for name in args.activation for row in evaluate(seqs, name, args.min_sequences, args.skip, args.seed)]
+    print(f"AIST++ personal calibration, dancers with >= {args.min_sequences} sequences, leave one sequence out, "
+          f"online HMM, beats after {args.skip:g} s")
+    print(HEADER)
+    print("-" * len(HEADER))
+    for row in rows:
+        print(row.line())
+
+
+if __name__ == "__main__":
+    main()
