@@ -131,7 +131,7 @@ def run_beats(args) -> None:
     from .offline.beat_outputs import plot_rhythm, write_beats_json, write_rhythm_midi
     from .analysis.hmm import BeatTracker
     from .input.keypoints import prepare
-    from .analysis.rhythm import analyse
+    from .analysis.rhythm import RhythmPipeline
 
     if not 0 < args.min_bpm < args.max_bpm:
         raise UserInputError(f"need 0 < --min-bpm < --max-bpm, got {args.min_bpm:g} and {args.max_bpm:g}")
@@ -140,7 +140,7 @@ def run_beats(args) -> None:
         raise UserInputError(f"no body found in {source_name}")
     kp = prepare(raw, FPS)
     processor, activation_name = activation_by_name(args.activation)
-    analysis = analyse(kp, processor, BeatTracker(min_bpm=args.min_bpm, max_bpm=args.max_bpm, fps=FPS))
+    analysis = RhythmPipeline(processor, BeatTracker(min_bpm=args.min_bpm, max_bpm=args.max_bpm, fps=FPS)).process_offline(kp)
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     write_beats_json(analysis, out / "beats.json", source_name, activation_name)

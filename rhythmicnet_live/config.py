@@ -81,6 +81,8 @@ class TempoConfig:
     min_bpm: float = _opt(60.0, "slowest tempo the beat tracker considers (BPM)")
     max_bpm: float = _opt(180.0, "fastest tempo the beat tracker considers (BPM)")
     lock: bool = _opt(False, "hold the tempo instead of following the dancer", flag="--tempo-lock")
+    bpm: float = _opt(0.0, "known tempo (BPM; the body gives the phase within +-4%%); 0 = follow the dancer",
+                      flag="--bpm")
 
 
 @dataclass
@@ -124,6 +126,7 @@ class Config:
         tlo, thi = proto.TEMPO_LIMITS
         need(tlo <= self.tempo.min_bpm < self.tempo.max_bpm <= thi,
              f"tempo: need {tlo} <= min_bpm < max_bpm <= {thi}")
+        need(self.tempo.bpm == 0 or tlo <= self.tempo.bpm <= thi, f"tempo.bpm must be 0 or in [{tlo}, {thi}]")
         need(self.journal.fsync_interval_s >= 0, "journal.fsync_interval_s must be >= 0")
         return self
 
@@ -133,7 +136,7 @@ class Config:
 
         g, t = self.generation, self.tempo
         return EngineControls(temperature=g.temperature, density=g.density, drums=g.drums, piano=g.piano,
-                              tempo_lock=t.lock, tempo_min=t.min_bpm, tempo_max=t.max_bpm)
+                              tempo_lock=t.lock, tempo_min=t.min_bpm, tempo_max=t.max_bpm, bpm=t.bpm or None)
 
 
 def _sections() -> list[tuple[str, type]]:

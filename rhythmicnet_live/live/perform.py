@@ -68,7 +68,6 @@ def perform(config, camera: int | None = None, video: Path | None = None, activa
     from .journal import JournalWriter, new_journal_path
     from ..models import has_model
     from ..generation.music import MusicGenerator
-    from .osc_out import OscOutput
     from ..generation.piano import ENCODER_NAME
     from ..input.pose import PoseEstimator
     from .sender import SenderProcess, SenderSpec
@@ -84,10 +83,7 @@ def perform(config, camera: int | None = None, video: Path | None = None, activa
         sender = stack.enter_context(SenderProcess(SenderSpec.from_config(config)))
         if sender.midi_port_name:
             print(f"MIDI out: {sender.midi_port_name}", file=sys.stderr)
-        osc = journal = None
-        if config.osc.enabled:
-            osc = OscOutput(config.osc.host, config.osc.port, send_keypoints=config.osc.keypoints)
-            stack.callback(osc.close)
+        journal = None
         if config.journal.enabled:
             journal_path = journal_path or new_journal_path(config.journal.dir)
             journal = stack.enter_context(JournalWriter(journal_path, fsync_interval_s=config.journal.fsync_interval_s))
@@ -97,6 +93,7 @@ def perform(config, camera: int | None = None, video: Path | None = None, activa
         if config.control.enabled:
             stack.enter_context(ControlServer(controls, config.control.host, config.control.port).start())
         engine = PerformanceEngine(source, estimator, activation or KinematicActivation(), generator, sender,
-                                   controls, osc=osc, journal=journal, seed=seed, latency_s=config.scheduler.latency_s,
-                                   record_keypoints=config.journal.keypoints, stop_event=stop_event)
+                                   controls, journal=journal, seed=seed, latency_s=config.scheduler.latency_s,
+                                   record_keypoints=config.journal.keypoints, stop_event=stop_event,
+                                   send_keypoints=config.osc.enabled and config.osc.keypoints)
         return engine.run()

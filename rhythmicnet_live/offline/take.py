@@ -86,7 +86,7 @@ def make_take(video: Path, out_dir: Path, options: TakeOptions, progress: bool =
     from .midi_file import write_take_midi
     from ..input.pose import cached_keypoints
     from .render import mux_video, render_wav
-    from ..analysis.rhythm import analyse
+    from ..analysis.rhythm import RhythmPipeline
 
     video = Path(video)
     if not video.is_file():
@@ -108,7 +108,7 @@ def make_take(video: Path, out_dir: Path, options: TakeOptions, progress: bool =
     if not (raw.conf > 0).any():
         raise UserInputError(f"no body found in {video}")
     processor, _ = activation_by_name(options.activation)
-    analysis = analyse(prepare(raw, FPS), processor, BeatTracker(options.min_bpm, options.max_bpm, FPS))
+    analysis = RhythmPipeline(processor, BeatTracker(options.min_bpm, options.max_bpm, FPS)).process_offline(prepare(raw, FPS))
     if analysis.num_bars < 1:
         raise UserInputError(f"found too few beats in {video} for a bar of music ({len(analysis.beats)} beats)")
     lap("rhythm")
