@@ -272,6 +272,8 @@ class PerformanceEngine:
             self.transport.style(float(np.clip(step.energy / 2.0, 0.0, 1.0)), t_frame)
         if step.beat.is_beat and present:
             self.transport.observe_beat(t_frame - self.pipeline.delay_s, step.beat.next_beats[0], step.beat.confidence)
+        elif present:
+            self.transport.coast()
 
     def _on_style(self, event: StyleEvent) -> None:
         """A sudden move: remember its step for the next bar's rhythm and play an accent now."""
@@ -281,7 +283,7 @@ class PerformanceEngine:
             pitch = CRASH if event.strength > 0.6 else SNARE
             now = time.monotonic()
             self._play(now + self.latency_s, Note("drums", pitch, int(70 + 50 * event.strength), 0.0, 1.0), 0.12)
-            self.stats.accent_capture_to_send_ms.append(1e3 * (now - event.due_s))
+            self.stats.accent_capture_to_send_ms.append(1e3 * (now - event.at_s))
 
     def _play(self, when: float, note: Note, duration_s: float) -> None:
         """Hand a note to the sender; once it took it, tell the transport's listeners (the journal)."""

@@ -30,6 +30,11 @@ from typing import Callable, Union
 from ..notes import STEPS_PER_BEAT, Note
 
 BEATS_PER_BAR = 4
+#: An observed beat confirms the previous prediction when it lands within this share of a period of it.
+CONFIRM_SHARE = 0.2
+#: Coasting: a beat is announced without an observation this share of a period before it is due, for at most
+#: this many beats after the last observation.
+COAST_LEAD, COAST_BEATS = 0.3, 4
 #: Tap tempo: taps further apart than this (seconds) start a new tap sequence.
 TAP_RESET_S = 2.0
 
@@ -65,12 +70,13 @@ class TempoEvent:
 
 @dataclass(frozen=True)
 class StyleEvent:
-    """A sudden move of ``strength`` 0..1 at ``due_s``; ``step``: the 16th step of the bar it falls on (0..15),
-    None before the first beat."""
+    """A sudden move of ``strength`` 0..1 made at ``at_s``, known (and due) at ``due_s``; ``step``: the 16th step
+    of the bar it fell on (0..15), None before the first beat."""
 
     due_s: float
     strength: float
     step: int | None
+    at_s: float
 
 
 @dataclass(frozen=True)
@@ -115,6 +121,7 @@ class Transport:
         self._listeners: list[Listener] = []
         self._intervals: deque[float] = deque(maxlen=settle_beats)
         self._last_observed: float | None = None
+        self._expected: float | None = None  # the next beat the last observation predicted (s)
         self._held_period: float | None = None  # locked or external tempo (s per beat)
         self._external = False
         self._taps: list[float] = []
@@ -204,14 +211,19 @@ class Transport:
         """The decoder saw a beat at ``t_beat`` (s) and predicts the next one ``next_s`` seconds after it.
 
         Announces the next grid beat (BeatEvent, TempoEvent, and BarEvent on a downbeat) and returns the beat,
-        or None when the observation only confirms the beat already announced.
+        or None when the observation only confirms the beat already announced, or when nothing is announced
+        yet and this observation did not land where the previous one predicted (the decoder is still settling).
         """
-        guess = self._held_period or self.settled_period or next_s
-        if self._last_observed is not None:
-            spans = round((t_beat - self._last_observed) / guess)
-            if spans >= 1:
+        expected, self._expected = self._expected, t_beat + next_s
+        if expected is not None:  # an interval counts when the beat came where the decoder said it would
+            spans = max(1, round((t_beat - self._last_observed) / next_s))
+            if abs(t_beat - (expected + (spans - 1) * next_s)) <= CONFIRM_SHARE * next_s:
                 self._intervals.append((t_beat - self._last_observed) / spans)
+            elif self.last_due is None:
+                expected = None
         self._last_observed = t_beat
+        if expected is None and self.last_due is None:
+            return None  # the first beat is announced once an observation confirms a prediction
         self.period = self._held_period or self.settled_period or next_s
         predicted = t_beat + next_s
         if self.last_due is None:
@@ -227,6 +239,21 @@ class Transport:
         while due < now:  # a beat already past (after an absence) would only be late: announce the next one
             due += self.period
             spans += 1
+        return self._announce(due, spans, confidence)
+
+    def coast(self) -> BeatEvent | None:
+        """Announce the next grid beat without an observation when none came in time (a beat the decoder
+        missed or reports late), at most ``COAST_BEATS`` beats after the last observation; call it every frame
+        while the dancer is there. Returns the beat (confidence 0) or None."""
+        if self.last_due is None or self._last_observed is None:
+            return None
+        due = self.last_due + self.period
+        now = self.clock()
+        if not due - COAST_LEAD * self.period <= now < due or due - self._last_observed > COAST_BEATS * self.period:
+            return None
+        return self._announce(due, 1, 0.0)
+
+    def _announce(self, due: float, spans: int, confidence: float) -> BeatEvent:
         bpm = 60.0 / self.period if self.last_due is None else 60.0 * spans / (due - self.last_due)
         self.index += spans
         self.last_due, self.bpm = due, bpm
@@ -238,12 +265,13 @@ class Transport:
         return beat
 
     def style(self, strength: float, t: float | None = None) -> StyleEvent:
-        """A sudden move at ``t`` (default now), placed on the bar's 16th grid."""
-        t = self.clock() if t is None else t
+        """A sudden move made at ``t`` (default now), placed on the bar's 16th grid; due now."""
+        now = self.clock()
+        t = now if t is None else t
         beat = self.beat_at(t)
         step = None if beat is None else round((beat - self._downbeat) * STEPS_PER_BEAT) % (
             self.beats_per_bar * STEPS_PER_BEAT)
-        return self._emit(StyleEvent(t, float(strength), step))
+        return self._emit(StyleEvent(now, float(strength), step, t))
 
     def keypoints(self, t: float, xy, conf, body=None) -> KeypointsEvent:
         """A camera frame's pose (see :class:`KeypointsEvent`) captured at ``t``."""
