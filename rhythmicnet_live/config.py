@@ -83,6 +83,16 @@ class TempoConfig:
     lock: bool = _opt(False, "hold the tempo instead of following the dancer", flag="--tempo-lock")
     bpm: float = _opt(0.0, "known tempo (BPM; the body gives the phase within +-4%%); 0 = follow the dancer",
                       flag="--bpm")
+    clock_in: str = _opt("", "follow the MIDI clock and Start/Stop of this MIDI output port (a DAW's)",
+                         flag="--clock-in")
+    link: bool = _opt(False, "join the Ableton Link session (the dancer leads; with tempo lock, the session)",
+                      flag="--link")
+
+
+@dataclass
+class PreviewConfig:
+    enabled: bool = _opt(False, "show the preview window (camera, skeleton, beat, tempo, bar)", flag="--preview")
+    fps: float = _opt(30.0, "preview window refresh rate (frames/s)")
 
 
 @dataclass
@@ -102,6 +112,7 @@ class Config:
     generation: GenerationConfig = field(default_factory=GenerationConfig)
     tempo: TempoConfig = field(default_factory=TempoConfig)
     journal: JournalConfig = field(default_factory=JournalConfig)
+    preview: PreviewConfig = field(default_factory=PreviewConfig)
 
     def validate(self) -> "Config":
         """Check values and their relations; raises UserInputError. Returns self."""
@@ -127,6 +138,7 @@ class Config:
         need(tlo <= self.tempo.min_bpm < self.tempo.max_bpm <= thi,
              f"tempo: need {tlo} <= min_bpm < max_bpm <= {thi}")
         need(self.tempo.bpm == 0 or tlo <= self.tempo.bpm <= thi, f"tempo.bpm must be 0 or in [{tlo}, {thi}]")
+        need(self.preview.fps > 0, "preview.fps must be > 0")
         need(self.journal.fsync_interval_s >= 0, "journal.fsync_interval_s must be >= 0")
         return self
 

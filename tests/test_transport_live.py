@@ -3,10 +3,14 @@ through a real JACK port follows the tempo the OSC stream reports, and OSC beats
 due."""
 
 import os
+import socket
 import subprocess
 import sys
+import time
 
 import numpy as np
+from pythonosc.osc_message import OscMessage
+from pythonosc.osc_message_builder import OscMessageBuilder
 
 from live_helpers import JackMidiIn, OscReceiver
 from rhythmicnet_live.live.journal import read_journal
@@ -17,14 +21,53 @@ from test_engine import CLIP, free_port
 SETTLE_BEATS = 4
 
 
-def perform_cli(tmp_path, osc_port: int, *flags: str) -> subprocess.CompletedProcess:
-    """``rhythmicnet-live perform --video CLIP`` to ``osc_port`` until the clip ends."""
+def start_perform(tmp_path, osc_port: int, *flags: str, control_port: int | None = None) -> subprocess.Popen:
+    """``rhythmicnet-live perform --video CLIP`` to ``osc_port``, journal in ``tmp_path/takes``."""
     cmd = [sys.executable, "-m", "rhythmicnet_live.cli", "perform", "--video", str(CLIP), "--osc",
-           f"127.0.0.1:{osc_port}", "--control-port", str(free_port()), "--journal-dir", str(tmp_path / "takes"),
-           "--midi-api", "jack", *flags]
-    result = subprocess.run(cmd, capture_output=True, text=True, timeout=180)
-    assert result.returncode == 0, result.stderr[-2000:]
-    return result
+           f"127.0.0.1:{osc_port}", "--control-port", str(control_port or free_port()),
+           "--journal-dir", str(tmp_path / "takes"), "--midi-api", "jack", *flags]
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def finish(process: subprocess.Popen) -> str:
+    """Wait for the performance to end; its stderr."""
+    try:
+        _, err = process.communicate(timeout=180)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, err[-2000:]
+    return err
+
+
+def perform_cli(tmp_path, osc_port: int, *flags: str) -> str:
+    """``rhythmicnet-live perform --video CLIP`` to ``osc_port`` until the clip ends; its stderr."""
+    return finish(start_perform(tmp_path, osc_port, *flags))
+
+
+def journal_of(tmp_path) -> tuple[float, object]:
+    """(origin on the monotonic clock, journal) of the performance."""
+    journal = read_journal(next((tmp_path / "takes").glob("*.jsonl")))
+    return journal.header["origin_monotonic"], journal
+
+
+def send(port: int, address: str, *args) -> None:
+    """One OSC control message, and return once the engine's control server has handled it (ping/pong)."""
+    builder = OscMessageBuilder(address)
+    for arg in args:
+        builder.add_arg(arg)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.settimeout(0.2)
+        sock.sendto(builder.build().dgram, ("127.0.0.1", port))
+        for _ in range(300):  # the server may still be starting (models loading): ping until it answers
+            sock.sendto(OscMessageBuilder(proto.PING).build().dgram, ("127.0.0.1", port))
+            try:
+                if OscMessage(sock.recv(4096)).address == proto.PONG:
+                    return
+            except (TimeoutError, ConnectionRefusedError):
+                pass
+    raise AssertionError("the control server never answered")
 
 
 def quarter_ticks(arrivals) -> np.ndarray:
@@ -44,8 +87,7 @@ def test_midi_clock_runs_at_the_reported_tempo(jack_server, tmp_path):
         midi_in.close()
         osc.close()
     arrivals = midi_in.arrivals()
-    journal = read_journal(next((tmp_path / "takes").glob("*.jsonl")))
-    origin = journal.header["origin_monotonic"]
+    origin, journal = journal_of(tmp_path)
     dues = np.array([origin + b["t"] for b in journal.of_type("beat")])
     tempo = [(t, args[0]) for t, (_, args) in osc.timed(proto.TEMPO)]
     quarters = quarter_ticks(arrivals)
@@ -75,8 +117,7 @@ def test_osc_beats_tempo_and_style_go_out_when_due_and_keypoints_are_sent(tmp_pa
         perform_cli(tmp_path, osc.port, "--no-midi", "--osc-keypoints")
     finally:
         osc.close()
-    journal = read_journal(next((tmp_path / "takes").glob("*.jsonl")))
-    origin = journal.header["origin_monotonic"]
+    origin, journal = journal_of(tmp_path)
     lateness = {}
     for address, kind in ((proto.BEAT, "beat"), (proto.TEMPO, "tempo"), (proto.STYLE, "style")):
         arrived = [t for t, _ in osc.timed(address)]
@@ -93,3 +134,50 @@ def test_osc_beats_tempo_and_style_go_out_when_due_and_keypoints_are_sent(tmp_pa
     assert len(keypoints) > 100 and all(len(args) == 34 for _, args in keypoints)
     assert np.isfinite(np.array([args for _, args in keypoints])).all()
     assert np.abs(np.array([args for _, args in keypoints])).max() > 0.1  # a body moved
+
+
+def wait_for_beats(osc: OscReceiver, count: int, process: subprocess.Popen) -> None:
+    while len(osc.received(proto.BEAT)) < count and process.poll() is None:
+        time.sleep(0.01)
+
+
+def test_known_tempo_from_the_flag_and_changed_live_over_osc(tmp_path):
+    osc, control = OscReceiver(), free_port()
+    process = start_perform(tmp_path, osc.port, "--no-midi", "--bpm", "100", control_port=control)
+    try:
+        wait_for_beats(osc, 4, process)
+        before = [args[0] for _, args in osc.received(proto.TEMPO)]
+        send(control, proto.BPM, 120.0)
+        changed = len(osc.received(proto.TEMPO))
+        finish(process)
+    finally:
+        osc.close()
+    after = [args[0] for _, args in osc.received(proto.TEMPO)][changed + 1:]
+    print(f"\n--bpm 100: {np.round(before, 1).tolist()}; /rhythmicnet/bpm 120: {np.round(after, 1).tolist()}")
+    assert len(before) >= 4 and all(96 <= bpm <= 104.5 for bpm in before)  # the dancer is at about 106
+    assert len(after) >= 3 and all(115 <= bpm <= 125.5 for bpm in after)
+
+
+def test_tap_tempo_and_downbeat_over_osc(tmp_path):
+    osc, control = OscReceiver(), free_port()
+    process = start_perform(tmp_path, osc.port, "--no-midi", control_port=control)
+    try:
+        wait_for_beats(osc, 3, process)
+        for _ in range(4):
+            send(control, proto.TAP)
+            time.sleep(0.625)  # 96 BPM
+        tapped = len(osc.received(proto.TEMPO))
+        wait_for_beats(osc, len(osc.received(proto.BEAT)) + 2, process)
+        send(control, proto.DOWNBEAT)
+        said_one = time.monotonic()
+        finish(process)
+    finally:
+        osc.close()
+    after_taps = [args[0] for _, args in osc.received(proto.TEMPO)][tapped + 1:]
+    print(f"\ntapped 96 BPM: tempo then {np.round(after_taps, 1).tolist()}")
+    assert len(after_taps) >= 3 and all(92 <= bpm <= 100.5 for bpm in after_taps)
+    origin, journal = journal_of(tmp_path)
+    beats = journal.of_type("beat")
+    one = min(beats, key=lambda b: abs(origin + b["t"] - said_one))  # "this beat is one"
+    later = [b for b in beats if b["index"] > one["index"] + 1]  # announced after the downbeat message
+    assert later and all(b["position_in_bar"] == (b["index"] - one["index"]) % 4 for b in later)

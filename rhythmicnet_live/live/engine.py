@@ -329,8 +329,9 @@ class PerformanceEngine:
                 self._play(due + (note.step - first_step) * step_s, note, max(0.05, note.duration * step_s))
 
     # ---- running -------------------------------------------------------------------------------
-    def run(self) -> EngineStats:
-        """Play until the source ends or ``stop_event`` is set; always ends with all notes off."""
+    def run(self, idle: Callable[[], None] | None = None, idle_s: float = 0.2) -> EngineStats:
+        """Play until the source ends or ``stop_event`` is set; always ends with all notes off. ``idle`` (the
+        preview window) is called about every ``idle_s`` seconds from the calling thread, which does nothing else."""
         threads = [threading.Thread(target=fn, name=name, daemon=True)
                    for fn, name in ((self._capture, "capture"), (self._analysis, "analysis"), (self._generation, "generation"))]
         if self.controls.running:
@@ -339,7 +340,9 @@ class PerformanceEngine:
             thread.start()
         try:
             while threads[1].is_alive():
-                threads[1].join(timeout=0.2)
+                threads[1].join(timeout=idle_s)
+                if idle is not None:
+                    idle()
         except KeyboardInterrupt:
             log.info("interrupted")
             raise

@@ -96,4 +96,28 @@ def perform(config, camera: int | None = None, video: Path | None = None, activa
                                    controls, journal=journal, seed=seed, latency_s=config.scheduler.latency_s,
                                    record_keypoints=config.journal.keypoints, stop_event=stop_event,
                                    send_keypoints=config.osc.enabled and config.osc.keypoints)
-        return engine.run()
+        _tempo_from_outside(config, controls, engine, stack)
+        idle = None
+        if config.preview.enabled:
+            from .preview import Preview
+
+            preview = stack.enter_context(Preview(controls, config.preview.fps))
+            engine.transport.subscribe(preview.on_event)
+            engine.frame_listeners.append(preview.on_frame)
+            idle = preview.draw
+        return engine.run(idle=idle, idle_s=1.0 / config.preview.fps)
+
+
+def _tempo_from_outside(config, controls, engine, stack: contextlib.ExitStack) -> None:
+    """MIDI clock in (``--clock-in``) and Ableton Link (``--link``), when asked for."""
+    if config.tempo.clock_in:
+        from .clock_in import ClockIn
+
+        clock_in = stack.enter_context(ClockIn(controls, config.tempo.clock_in, config.midi.api))
+        print(f"MIDI clock in: {clock_in.port_name}", file=sys.stderr)
+    if config.tempo.link:
+        from .link import LinkSync
+
+        link = stack.enter_context(LinkSync(controls))
+        engine.transport.subscribe(link.on_event)
+        print("Ableton Link: joined", file=sys.stderr)
