@@ -38,7 +38,7 @@
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 0,
-					"patching_rect": [15.0, 570.0, 168.0, 22.0],
+					"patching_rect": [15.0, 670.0, 168.0, 22.0],
 					"text": "udpsend 127.0.0.1 9001"
 				}
 			},
@@ -48,7 +48,7 @@
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
-					"patching_rect": [200.0, 570.0, 220.0, 20.0],
+					"patching_rect": [200.0, 670.0, 220.0, 20.0],
 					"text": "every control above goes out here"
 				}
 			},
@@ -59,7 +59,7 @@
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
-					"patching_rect": [15.0, 80.0, 600.0, 20.0],
+					"patching_rect": [15.0, 80.0, 520.0, 20.0],
 					"text": "TRANSPORT  start / stop the performance; panic = all notes off now"
 				}
 			},
@@ -103,13 +103,46 @@
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
+					"patching_rect": [555.0, 80.0, 300.0, 34.0],
+					"text": "TAP  click on every beat: tap tempo.  DOWNBEAT  click on a beat: this beat is one"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-10",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"patching_rect": [555.0, 115.0, 126.0, 22.0],
+					"text": "/rhythmicnet/tap"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-11",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"patching_rect": [705.0, 115.0, 161.0, 22.0],
+					"text": "/rhythmicnet/downbeat"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-12",
+					"linecount": 2,
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
 					"patching_rect": [15.0, 145.0, 250.0, 34.0],
 					"text": "TEMPERATURE  sampling temperature (0.05..5.0): higher = wilder"
 				}
 			},
 			{
 				"box": {
-					"id": "obj-10",
+					"id": "obj-13",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -121,7 +154,7 @@
 			{
 				"box": {
 					"format": 6,
-					"id": "obj-11",
+					"id": "obj-14",
 					"maxclass": "flonum",
 					"maximum": 5.0,
 					"minimum": 0.05,
@@ -134,7 +167,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-12",
+					"id": "obj-15",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -145,7 +178,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-13",
+					"id": "obj-16",
 					"linecount": 2,
 					"maxclass": "comment",
 					"numinlets": 1,
@@ -156,7 +189,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-14",
+					"id": "obj-17",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -168,7 +201,7 @@
 			{
 				"box": {
 					"format": 6,
-					"id": "obj-15",
+					"id": "obj-18",
 					"maxclass": "flonum",
 					"maximum": 1.0,
 					"minimum": 0.0,
@@ -181,7 +214,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-16",
+					"id": "obj-19",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -192,7 +225,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-17",
+					"id": "obj-20",
 					"linecount": 2,
 					"maxclass": "comment",
 					"numinlets": 1,
@@ -203,7 +236,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-18",
+					"id": "obj-21",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -214,7 +247,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-19",
+					"id": "obj-22",
 					"maxclass": "toggle",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -225,7 +258,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-20",
+					"id": "obj-23",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -236,7 +269,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-21",
+					"id": "obj-24",
 					"linecount": 2,
 					"maxclass": "comment",
 					"numinlets": 1,
@@ -247,7 +280,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-22",
+					"id": "obj-25",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -258,7 +291,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-23",
+					"id": "obj-26",
 					"maxclass": "toggle",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -269,7 +302,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-24",
+					"id": "obj-27",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -280,7 +313,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-25",
+					"id": "obj-28",
 					"linecount": 2,
 					"maxclass": "comment",
 					"numinlets": 1,
@@ -291,7 +324,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-26",
+					"id": "obj-29",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -302,7 +335,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-27",
+					"id": "obj-30",
 					"maxclass": "toggle",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -313,7 +346,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-28",
+					"id": "obj-31",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -324,7 +357,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-29",
+					"id": "obj-32",
 					"linecount": 2,
 					"maxclass": "comment",
 					"numinlets": 1,
@@ -335,7 +368,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-30",
+					"id": "obj-33",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -346,7 +379,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-31",
+					"id": "obj-34",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -358,7 +391,7 @@
 			{
 				"box": {
 					"format": 6,
-					"id": "obj-32",
+					"id": "obj-35",
 					"maxclass": "flonum",
 					"maximum": 400.0,
 					"minimum": 20.0,
@@ -371,7 +404,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-33",
+					"id": "obj-36",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -383,7 +416,7 @@
 			{
 				"box": {
 					"format": 6,
-					"id": "obj-34",
+					"id": "obj-37",
 					"maxclass": "flonum",
 					"maximum": 400.0,
 					"minimum": 20.0,
@@ -396,7 +429,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-35",
+					"id": "obj-38",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -407,66 +440,113 @@
 			},
 			{
 				"box": {
-					"fontface": 1,
-					"id": "obj-36",
+					"id": "obj-39",
+					"linecount": 2,
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
-					"patching_rect": [15.0, 450.0, 600.0, 20.0],
-					"text": "PING  the engine replies /rhythmicnet/pong to port 9002: the button flashes"
-				}
-			},
-			{
-				"box": {
-					"id": "obj-37",
-					"maxclass": "message",
-					"numinlets": 2,
-					"numoutlets": 1,
-					"outlettype": [""],
-					"patching_rect": [15.0, 475.0, 168.0, 22.0],
-					"text": "/rhythmicnet/ping 9002"
-				}
-			},
-			{
-				"box": {
-					"id": "obj-38",
-					"maxclass": "newobj",
-					"numinlets": 1,
-					"numoutlets": 1,
-					"outlettype": [""],
-					"patching_rect": [285.0, 475.0, 119.0, 22.0],
-					"text": "udpreceive 9002"
-				}
-			},
-			{
-				"box": {
-					"id": "obj-39",
-					"maxclass": "newobj",
-					"numinlets": 2,
-					"numoutlets": 2,
-					"outlettype": ["", ""],
-					"patching_rect": [285.0, 510.0, 175.0, 22.0],
-					"text": "route /rhythmicnet/pong"
+					"patching_rect": [15.0, 440.0, 250.0, 34.0],
+					"text": "KNOWN TEMPO  BPM (20..400) the tracker holds +-4%; 0 = follow the dancer"
 				}
 			},
 			{
 				"box": {
 					"id": "obj-40",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"patching_rect": [15.0, 476.0, 126.0, 22.0],
+					"text": "loadmess set 0.0"
+				}
+			},
+			{
+				"box": {
+					"format": 6,
+					"id": "obj-41",
+					"maxclass": "flonum",
+					"maximum": 400.0,
+					"minimum": 0.0,
+					"numinlets": 1,
+					"numoutlets": 2,
+					"outlettype": ["", "bang"],
+					"parameter_enable": 0,
+					"patching_rect": [15.0, 506.0, 50.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"id": "obj-42",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"patching_rect": [15.0, 536.0, 182.0, 22.0],
+					"text": "prepend /rhythmicnet/bpm"
+				}
+			},
+			{
+				"box": {
+					"fontface": 1,
+					"id": "obj-43",
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [15.0, 575.0, 600.0, 20.0],
+					"text": "PING  the engine replies /rhythmicnet/pong to port 9002: the button flashes"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-44",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"patching_rect": [15.0, 600.0, 168.0, 22.0],
+					"text": "/rhythmicnet/ping 9002"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-45",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"patching_rect": [285.0, 600.0, 119.0, 22.0],
+					"text": "udpreceive 9002"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-46",
+					"maxclass": "newobj",
+					"numinlets": 2,
+					"numoutlets": 2,
+					"outlettype": ["", ""],
+					"patching_rect": [285.0, 635.0, 175.0, 22.0],
+					"text": "route /rhythmicnet/pong"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-47",
 					"maxclass": "button",
 					"numinlets": 1,
 					"numoutlets": 1,
 					"outlettype": ["bang"],
 					"parameter_enable": 0,
-					"patching_rect": [555.0, 510.0, 24.0, 24.0]
+					"patching_rect": [555.0, 635.0, 24.0, 24.0]
 				}
 			},
 			{
 				"box": {
-					"id": "obj-41",
+					"id": "obj-48",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
-					"patching_rect": [585.0, 512.0, 200.0, 20.0],
+					"patching_rect": [585.0, 637.0, 200.0, 20.0],
 					"text": "pong = the engine is alive"
 				}
 			}
@@ -501,20 +581,20 @@
 			},
 			{
 				"patchline": {
-					"destination": ["obj-11", 0],
+					"destination": ["obj-3", 0],
 					"source": ["obj-10", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": ["obj-12", 0],
+					"destination": ["obj-3", 0],
 					"source": ["obj-11", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": ["obj-3", 0],
-					"source": ["obj-12", 0]
+					"destination": ["obj-14", 0],
+					"source": ["obj-13", 0]
 				}
 			},
 			{
@@ -525,14 +605,14 @@
 			},
 			{
 				"patchline": {
-					"destination": ["obj-16", 0],
+					"destination": ["obj-3", 0],
 					"source": ["obj-15", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": ["obj-3", 0],
-					"source": ["obj-16", 0]
+					"destination": ["obj-18", 0],
+					"source": ["obj-17", 0]
 				}
 			},
 			{
@@ -543,14 +623,14 @@
 			},
 			{
 				"patchline": {
-					"destination": ["obj-20", 0],
+					"destination": ["obj-3", 0],
 					"source": ["obj-19", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": ["obj-3", 0],
-					"source": ["obj-20", 0]
+					"destination": ["obj-22", 0],
+					"source": ["obj-21", 0]
 				}
 			},
 			{
@@ -561,14 +641,14 @@
 			},
 			{
 				"patchline": {
-					"destination": ["obj-24", 0],
+					"destination": ["obj-3", 0],
 					"source": ["obj-23", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": ["obj-3", 0],
-					"source": ["obj-24", 0]
+					"destination": ["obj-26", 0],
+					"source": ["obj-25", 0]
 				}
 			},
 			{
@@ -579,74 +659,104 @@
 			},
 			{
 				"patchline": {
-					"destination": ["obj-28", 0],
+					"destination": ["obj-3", 0],
 					"source": ["obj-27", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": ["obj-3", 0],
-					"source": ["obj-28", 0]
-				}
-			},
-			{
-				"patchline": {
-					"destination": ["obj-32", 0],
-					"source": ["obj-31", 0]
-				}
-			},
-			{
-				"patchline": {
 					"destination": ["obj-30", 0],
-					"source": ["obj-32", 0]
+					"source": ["obj-29", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": ["obj-34", 0],
-					"source": ["obj-33", 0]
-				}
-			},
-			{
-				"patchline": {
-					"destination": ["obj-30", 1],
-					"source": ["obj-34", 0]
-				}
-			},
-			{
-				"patchline": {
-					"destination": ["obj-35", 0],
+					"destination": ["obj-31", 0],
 					"source": ["obj-30", 0]
 				}
 			},
 			{
 				"patchline": {
 					"destination": ["obj-3", 0],
+					"source": ["obj-31", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-35", 0],
+					"source": ["obj-34", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-33", 0],
 					"source": ["obj-35", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": ["obj-3", 0],
+					"destination": ["obj-37", 0],
+					"source": ["obj-36", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-33", 1],
 					"source": ["obj-37", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": ["obj-39", 0],
+					"destination": ["obj-38", 0],
+					"source": ["obj-33", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-3", 0],
 					"source": ["obj-38", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": ["obj-40", 0],
-					"source": ["obj-39", 0]
+					"destination": ["obj-41", 0],
+					"source": ["obj-40", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-42", 0],
+					"source": ["obj-41", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-3", 0],
+					"source": ["obj-42", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-3", 0],
+					"source": ["obj-44", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-46", 0],
+					"source": ["obj-45", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-47", 0],
+					"source": ["obj-46", 0]
 				}
 			}
 		],
 		"objectsnaponopen": 1,
 		"openinpresentation": 0,
-		"rect": [80.0, 80.0, 860.0, 620.0],
+		"rect": [80.0, 80.0, 860.0, 720.0],
 		"statusbarvisible": 2,
 		"toolbarvisible": 1
 	}

@@ -106,7 +106,13 @@ def load_session(name: str, models_dir: Path = MODELS_DIR, threads: int = 1) -> 
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.log_severity_level = 3
-    session = ort.InferenceSession(str(model.path), sess_options=options, providers=providers())
+    wanted = providers()
+    if "CUDAExecutionProvider" in wanted:  # a CUDA that cannot load is said once, in one line, below
+        ort.set_default_logger_severity(4)
+    try:
+        session = ort.InferenceSession(str(model.path), sess_options=options, providers=wanted)
+    finally:
+        ort.set_default_logger_severity(2)
     _note_provider(name, session)
     want_in = [i["name"] for i in model.entry["inputs"]]
     want_out = [o["name"] for o in model.entry["outputs"]]

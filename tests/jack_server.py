@@ -11,13 +11,24 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
+import sys
 import threading
 import time
 
 from rhythmicnet_live.errors import UserInputError
 
 _ENV = ("JACK_DEFAULT_SERVER", "JACK_NO_START_SERVER")
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: on Linux, SIGTERM it when the process that started it dies (even by SIGKILL), so a
+    killed test run leaves no orphan jackd behind (JACK allows only a few servers at once)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
 
 
 def jack_client_ok() -> bool:
@@ -63,7 +74,7 @@ class JackServer:
         os.environ["JACK_NO_START_SERVER"] = "1"  # clients must never auto-start some other server
         self._proc = subprocess.Popen(
             [jackd, "--no-realtime", "-t", str(self.client_timeout_ms), "-n", self.name, "-d", "dummy", "-r", str(self.rate), "-p", str(self.period)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=_die_with_parent)
         deadline = time.monotonic() + self.timeout_s
         while not jack_client_ok():
             if self._proc.poll() is not None:
@@ -101,7 +112,8 @@ class JackServer:
 
 
 class JackMidiRecorder:
-    """A JACK MIDI input connected to the output port whose name contains ``port`` that records what arrives:
+    """A JACK MIDI input connected to the output port whose name contains ``port`` (or, ``virtual``, its own input
+    port named ``port``, for an output to open) that records what arrives:
     ``received()`` gives the mido messages, ``arrivals()`` (monotonic seconds, message) pairs.
 
     It polls rtmidi's queue from a Python thread every ``poll_s`` seconds (arrival times are late by at most
@@ -109,20 +121,25 @@ class JackMidiRecorder:
     process thread, and on a loaded machine without a real-time JACK that loses messages.
     """
 
-    def __init__(self, port: str, client_name: str = "rhythmicnet-recorder", poll_s: float = 0.0005) -> None:
+    def __init__(self, port: str, client_name: str = "rhythmicnet-recorder", poll_s: float = 0.0005,
+                 virtual: bool = False) -> None:
         import mido
         import rtmidi
 
         self._mido = mido
         self._rt = rtmidi.MidiIn(rtapi=rtmidi.API_UNIX_JACK, name=client_name, queue_size_limit=65536)
-        ports = self._rt.get_ports()
-        matches = [i for i, p in enumerate(ports) if port in p]
-        if len(matches) != 1:
-            self._rt.delete()
-            raise UserInputError(f"JACK MIDI port {port!r} not found exactly once in {ports}")
-        self.port_name = ports[matches[0]]
         self._rt.ignore_types(sysex=False, timing=False, active_sense=True)
-        self._rt.open_port(matches[0])
+        if virtual:  # an input port of its own, named ``port``, that an output can open before it sends anything
+            self._rt.open_virtual_port(port)
+            self.port_name = f"{client_name}:{port}"
+        else:
+            ports = self._rt.get_ports()
+            matches = [i for i, p in enumerate(ports) if port in p]
+            if len(matches) != 1:
+                self._rt.delete()
+                raise UserInputError(f"JACK MIDI port {port!r} not found exactly once in {ports}")
+            self.port_name = ports[matches[0]]
+            self._rt.open_port(matches[0])
         self._arrivals: list = []
         self._lock = threading.Lock()
         self._stop = threading.Event()

@@ -66,7 +66,7 @@ def test_control_messages_change_engine_controls_and_notify(served):
     assert client.ping() == proto.PONG
     snap = controls.snapshot()
     assert snap == {"running": False, "temperature": 2.0, "density": 0.25, "drums": False, "piano": True,
-                    "tempo_lock": True, "tempo_min": 80.0, "tempo_max": 140.0}
+                    "tempo_lock": True, "tempo_min": 80.0, "tempo_max": 140.0, "bpm": None}
     assert [e for e, _ in events] == ["start", "temperature", "density", "drums", "piano", "piano", "tempo_lock",
                                       "tempo_range", "temperature", "panic", "stop"]
     assert ("tempo_range", (80.0, 140.0)) in events and ("density", 0.25) in events

@@ -17,9 +17,10 @@ from .style import KinematicOffsets
 
 
 class KinematicActivation:
-    """No-learning beat activation from keypoints xy (T, 17, 2), normalised coordinates; causal (no delay)."""
+    """No-learning beat activation from keypoints xy (T, 17, 2), normalised coordinates. Causal: no delay."""
 
-    delay_s = 0.0  # s: each online value belongs to the frame just fed
+    #: Seconds between a frame and its activation (none: it is causal).
+    delay_s = 0.0
 
     def __init__(self, smooth: int = 3, norm_s: float = 4.0, percentile: float = 95.0, fps: float = FPS):
         self.smooth, self.percentile = smooth, percentile

@@ -57,15 +57,22 @@ def pose_model_version(task: Path = POSE_TASK) -> str:
 
 @contextlib.contextmanager
 def native_stderr_silenced():
-    """Send file descriptor 2 to /dev/null for a moment: MediaPipe's C++ start-up warnings ("Feedback manager
-    requires...", "NORM_RECT without IMAGE_DIMENSIONS") are not for the user. Python's own stderr is flushed first."""
+    """Send file descriptor 2 to /dev/null for a while: MediaPipe's C++ warnings ("Feedback manager requires...",
+    "NORM_RECT without IMAGE_DIMENSIONS") are not for the user. Python's own ``sys.stderr`` (progress bars, log
+    lines, errors) keeps going to the real stderr meanwhile."""
     sys.stderr.flush()
     saved = os.dup(2)
+    python_stderr = sys.stderr
     try:
         with open(os.devnull, "wb") as null:
             os.dup2(null.fileno(), 2)
+        sys.stderr = os.fdopen(os.dup(saved), "w", buffering=1, encoding=python_stderr.encoding or "utf-8",
+                               errors="backslashreplace")
         yield
     finally:
+        if sys.stderr is not python_stderr:
+            sys.stderr.close()
+        sys.stderr = python_stderr
         os.dup2(saved, 2)
         os.close(saved)
 
@@ -151,7 +158,7 @@ def extract_keypoints(source, progress: bool = True) -> Keypoints:
         source = open_source(source)
     xys, confs, times = [], [], []
     try:
-        with PoseEstimator() as estimator:
+        with native_stderr_silenced(), PoseEstimator() as estimator:
             for frame in tqdm(source, total=source.frame_count, disable=not progress, file=sys.stderr,
                               unit="frame", desc="pose"):
                 xy, conf = estimator.estimate(frame)
@@ -170,7 +177,7 @@ def _pose_chunk(video: str, first: int, stop: int | None, skip: int, progress) -
     """Pose of frames ``first + skip .. stop - 1`` of ``video`` (``stop`` None: to the end), tracking from ``first``.
     Runs in a worker process; ``progress`` (a queue) gets the number of frames done now and then."""
     xys, confs, times = [], [], []
-    with VideoFileSource(video, start_frame=first) as source, PoseEstimator() as estimator:
+    with native_stderr_silenced(), VideoFileSource(video, start_frame=first) as source, PoseEstimator() as estimator:
         done = 0
         for frame in source:
             if stop is not None and frame.index >= stop:
