@@ -74,6 +74,7 @@ def main() -> None:
                     ("capture -> accent sent", stats.accent_capture_to_send_ms),
                     ("generation per bar", stats.generation_ms),
                     ("scheduler jitter (sent - intended)", stats.jitter_ms),
+                    ("OSC beat/tempo/style sent - due", stats.osc_event_ms),
                 ]
                 for label, values in rows:
                     print(f"{label:<42}{pct(values)}")

@@ -225,16 +225,17 @@ def build_receiver() -> dict:
 def build_control() -> dict:
     """Control: start/stop/panic/ping messages and live settings -> udpsend to the engine's control port."""
     defaults = EngineControls()
-    p = Patcher(860.0, 620.0)
+    p = Patcher(860.0, 720.0)
     p.comment("rhythmicnet control: live settings of the engine over OSC", 15, 10, 600, bold=True)
     p.comment(f"Sends to the engine's control server on {proto.DEFAULT_CONTROL_HOST}:{proto.DEFAULT_CONTROL_PORT}. "
               "Click a message, change a number or a toggle: it is sent at once.", 15, 35, 620, lines=2)
-    send = p.obj(f"udpsend {proto.DEFAULT_CONTROL_HOST} {proto.DEFAULT_CONTROL_PORT}", 15, 570)
-    p.comment("every control above goes out here", 200, 570, 220)
+    send = p.obj(f"udpsend {proto.DEFAULT_CONTROL_HOST} {proto.DEFAULT_CONTROL_PORT}", 15, 670)
+    p.comment("every control above goes out here", 200, 670, 220)
 
-    p.comment("TRANSPORT  start / stop the performance; panic = all notes off now", 15, 80, 600, bold=True)
-    for i, address in enumerate((proto.START, proto.STOP, proto.PANIC)):
-        p.connect(p.message(address, 15 + 175 * i, 105), 0, send)
+    p.comment("TRANSPORT  start / stop the performance; panic = all notes off now; tap = tap tempo; "
+              "downbeat = this beat is one", 15, 80, 800, bold=True)
+    for i, address in enumerate((proto.START, proto.STOP, proto.PANIC, proto.TAP, proto.DOWNBEAT)):
+        p.connect(p.message(address, 15 + 160 * i, 105), 0, send)
 
     # Live settings: a header, a "loadmess set" that shows the engine default without sending it, the control,
     # then "prepend <address>" into udpsend.
@@ -273,16 +274,20 @@ def build_control() -> dict:
     p.connect(pak, 0, prepend)
     p.connect(prepend, 0, send)
 
+    lo, hi = proto.TEMPO_LIMITS
+    setting(f"BPM  known tempo ({lo:g}..{hi:g}; the dancer gives the phase); 0 = follow the dancer", proto.BPM,
+            15, 440, "flonum", defaults.bpm or 0.0, minimum=0.0, maximum=hi)
+
     # Ping: the engine answers /rhythmicnet/pong to this host on PONG_PORT.
-    p.comment(f"PING  the engine replies {proto.PONG} to port {PONG_PORT}: the button flashes", 15, 450, 600,
+    p.comment(f"PING  the engine replies {proto.PONG} to port {PONG_PORT}: the button flashes", 15, 580, 600,
               bold=True)
-    p.connect(p.message(f"{proto.PING} {PONG_PORT}", 15, 475), 0, send)
-    pong_in = p.obj(f"udpreceive {PONG_PORT}", 285, 475)
-    pong = p.obj(f"route {proto.PONG}", 285, 510)
+    p.connect(p.message(f"{proto.PING} {PONG_PORT}", 15, 605), 0, send)
+    pong_in = p.obj(f"udpreceive {PONG_PORT}", 285, 605)
+    pong = p.obj(f"route {proto.PONG}", 285, 640)
     p.connect(pong_in, 0, pong)
-    flash = p.ui("button", 555, 510, 24, 24)
+    flash = p.ui("button", 555, 640, 24, 24)
     p.connect(pong, 0, flash)
-    p.comment("pong = the engine is alive", 585, 512, 200)
+    p.comment("pong = the engine is alive", 585, 642, 200)
     return p.to_json()
 
 

@@ -38,7 +38,7 @@
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 0,
-					"patching_rect": [15.0, 570.0, 168.0, 22.0],
+					"patching_rect": [15.0, 670.0, 168.0, 22.0],
 					"text": "udpsend 127.0.0.1 9001"
 				}
 			},
@@ -48,7 +48,7 @@
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
-					"patching_rect": [200.0, 570.0, 220.0, 20.0],
+					"patching_rect": [200.0, 670.0, 220.0, 20.0],
 					"text": "every control above goes out here"
 				}
 			},
@@ -59,8 +59,8 @@
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
-					"patching_rect": [15.0, 80.0, 600.0, 20.0],
-					"text": "TRANSPORT  start / stop the performance; panic = all notes off now"
+					"patching_rect": [15.0, 80.0, 800.0, 20.0],
+					"text": "TRANSPORT  start / stop the performance; panic = all notes off now; tap = tap tempo; downbeat = this beat is one"
 				}
 			},
 			{
@@ -81,7 +81,7 @@
 					"numinlets": 2,
 					"numoutlets": 1,
 					"outlettype": [""],
-					"patching_rect": [190.0, 105.0, 133.0, 22.0],
+					"patching_rect": [175.0, 105.0, 133.0, 22.0],
 					"text": "/rhythmicnet/stop"
 				}
 			},
@@ -92,13 +92,35 @@
 					"numinlets": 2,
 					"numoutlets": 1,
 					"outlettype": [""],
-					"patching_rect": [365.0, 105.0, 140.0, 22.0],
+					"patching_rect": [335.0, 105.0, 140.0, 22.0],
 					"text": "/rhythmicnet/panic"
 				}
 			},
 			{
 				"box": {
 					"id": "obj-9",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"patching_rect": [495.0, 105.0, 126.0, 22.0],
+					"text": "/rhythmicnet/tap"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-10",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"patching_rect": [655.0, 105.0, 161.0, 22.0],
+					"text": "/rhythmicnet/downbeat"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-11",
 					"linecount": 2,
 					"maxclass": "comment",
 					"numinlets": 1,
@@ -109,7 +131,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-10",
+					"id": "obj-12",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -121,7 +143,7 @@
 			{
 				"box": {
 					"format": 6,
-					"id": "obj-11",
+					"id": "obj-13",
 					"maxclass": "flonum",
 					"maximum": 5.0,
 					"minimum": 0.05,
@@ -134,7 +156,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-12",
+					"id": "obj-14",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -145,7 +167,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-13",
+					"id": "obj-15",
 					"linecount": 2,
 					"maxclass": "comment",
 					"numinlets": 1,
@@ -156,7 +178,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-14",
+					"id": "obj-16",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -168,7 +190,7 @@
 			{
 				"box": {
 					"format": 6,
-					"id": "obj-15",
+					"id": "obj-17",
 					"maxclass": "flonum",
 					"maximum": 1.0,
 					"minimum": 0.0,
@@ -181,7 +203,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-16",
+					"id": "obj-18",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -192,7 +214,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-17",
+					"id": "obj-19",
 					"linecount": 2,
 					"maxclass": "comment",
 					"numinlets": 1,
@@ -203,7 +225,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-18",
+					"id": "obj-20",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -214,7 +236,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-19",
+					"id": "obj-21",
 					"maxclass": "toggle",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -225,7 +247,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-20",
+					"id": "obj-22",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -236,7 +258,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-21",
+					"id": "obj-23",
 					"linecount": 2,
 					"maxclass": "comment",
 					"numinlets": 1,
@@ -247,7 +269,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-22",
+					"id": "obj-24",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -258,7 +280,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-23",
+					"id": "obj-25",
 					"maxclass": "toggle",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -269,7 +291,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-24",
+					"id": "obj-26",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -280,7 +302,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-25",
+					"id": "obj-27",
 					"linecount": 2,
 					"maxclass": "comment",
 					"numinlets": 1,
@@ -291,7 +313,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-26",
+					"id": "obj-28",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -302,7 +324,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-27",
+					"id": "obj-29",
 					"maxclass": "toggle",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -313,7 +335,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-28",
+					"id": "obj-30",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -324,7 +346,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-29",
+					"id": "obj-31",
 					"linecount": 2,
 					"maxclass": "comment",
 					"numinlets": 1,
@@ -335,7 +357,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-30",
+					"id": "obj-32",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -346,38 +368,13 @@
 			},
 			{
 				"box": {
-					"id": "obj-31",
+					"id": "obj-33",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
 					"outlettype": [""],
 					"patching_rect": [555.0, 181.0, 133.0, 22.0],
 					"text": "loadmess set 60.0"
-				}
-			},
-			{
-				"box": {
-					"format": 6,
-					"id": "obj-32",
-					"maxclass": "flonum",
-					"maximum": 400.0,
-					"minimum": 20.0,
-					"numinlets": 1,
-					"numoutlets": 2,
-					"outlettype": ["", "bang"],
-					"parameter_enable": 0,
-					"patching_rect": [555.0, 211.0, 60.0, 22.0]
-				}
-			},
-			{
-				"box": {
-					"id": "obj-33",
-					"maxclass": "newobj",
-					"numinlets": 1,
-					"numoutlets": 1,
-					"outlettype": [""],
-					"patching_rect": [690.0, 181.0, 140.0, 22.0],
-					"text": "loadmess set 180.0"
 				}
 			},
 			{
@@ -391,12 +388,37 @@
 					"numoutlets": 2,
 					"outlettype": ["", "bang"],
 					"parameter_enable": 0,
-					"patching_rect": [690.0, 211.0, 60.0, 22.0]
+					"patching_rect": [555.0, 211.0, 60.0, 22.0]
 				}
 			},
 			{
 				"box": {
 					"id": "obj-35",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"patching_rect": [690.0, 181.0, 140.0, 22.0],
+					"text": "loadmess set 180.0"
+				}
+			},
+			{
+				"box": {
+					"format": 6,
+					"id": "obj-36",
+					"maxclass": "flonum",
+					"maximum": 400.0,
+					"minimum": 20.0,
+					"numinlets": 1,
+					"numoutlets": 2,
+					"outlettype": ["", "bang"],
+					"parameter_enable": 0,
+					"patching_rect": [690.0, 211.0, 60.0, 22.0]
+				}
+			},
+			{
+				"box": {
+					"id": "obj-37",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -407,66 +429,113 @@
 			},
 			{
 				"box": {
-					"fontface": 1,
-					"id": "obj-36",
+					"id": "obj-38",
+					"linecount": 2,
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
-					"patching_rect": [15.0, 450.0, 600.0, 20.0],
-					"text": "PING  the engine replies /rhythmicnet/pong to port 9002: the button flashes"
-				}
-			},
-			{
-				"box": {
-					"id": "obj-37",
-					"maxclass": "message",
-					"numinlets": 2,
-					"numoutlets": 1,
-					"outlettype": [""],
-					"patching_rect": [15.0, 475.0, 168.0, 22.0],
-					"text": "/rhythmicnet/ping 9002"
-				}
-			},
-			{
-				"box": {
-					"id": "obj-38",
-					"maxclass": "newobj",
-					"numinlets": 1,
-					"numoutlets": 1,
-					"outlettype": [""],
-					"patching_rect": [285.0, 475.0, 119.0, 22.0],
-					"text": "udpreceive 9002"
+					"patching_rect": [15.0, 440.0, 250.0, 34.0],
+					"text": "BPM  known tempo (20..400; the dancer gives the phase); 0 = follow the dancer"
 				}
 			},
 			{
 				"box": {
 					"id": "obj-39",
 					"maxclass": "newobj",
-					"numinlets": 2,
-					"numoutlets": 2,
-					"outlettype": ["", ""],
-					"patching_rect": [285.0, 510.0, 175.0, 22.0],
-					"text": "route /rhythmicnet/pong"
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"patching_rect": [15.0, 476.0, 126.0, 22.0],
+					"text": "loadmess set 0.0"
 				}
 			},
 			{
 				"box": {
+					"format": 6,
 					"id": "obj-40",
-					"maxclass": "button",
+					"maxclass": "flonum",
+					"maximum": 400.0,
+					"minimum": 0.0,
 					"numinlets": 1,
-					"numoutlets": 1,
-					"outlettype": ["bang"],
+					"numoutlets": 2,
+					"outlettype": ["", "bang"],
 					"parameter_enable": 0,
-					"patching_rect": [555.0, 510.0, 24.0, 24.0]
+					"patching_rect": [15.0, 506.0, 50.0, 22.0]
 				}
 			},
 			{
 				"box": {
 					"id": "obj-41",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"patching_rect": [15.0, 536.0, 182.0, 22.0],
+					"text": "prepend /rhythmicnet/bpm"
+				}
+			},
+			{
+				"box": {
+					"fontface": 1,
+					"id": "obj-42",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
-					"patching_rect": [585.0, 512.0, 200.0, 20.0],
+					"patching_rect": [15.0, 580.0, 600.0, 20.0],
+					"text": "PING  the engine replies /rhythmicnet/pong to port 9002: the button flashes"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-43",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"patching_rect": [15.0, 605.0, 168.0, 22.0],
+					"text": "/rhythmicnet/ping 9002"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-44",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"patching_rect": [285.0, 605.0, 119.0, 22.0],
+					"text": "udpreceive 9002"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-45",
+					"maxclass": "newobj",
+					"numinlets": 2,
+					"numoutlets": 2,
+					"outlettype": ["", ""],
+					"patching_rect": [285.0, 640.0, 175.0, 22.0],
+					"text": "route /rhythmicnet/pong"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-46",
+					"maxclass": "button",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": ["bang"],
+					"parameter_enable": 0,
+					"patching_rect": [555.0, 640.0, 24.0, 24.0]
+				}
+			},
+			{
+				"box": {
+					"id": "obj-47",
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [585.0, 642.0, 200.0, 20.0],
 					"text": "pong = the engine is alive"
 				}
 			}
@@ -501,104 +570,104 @@
 			},
 			{
 				"patchline": {
-					"destination": ["obj-11", 0],
+					"destination": ["obj-3", 0],
+					"source": ["obj-9", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-3", 0],
 					"source": ["obj-10", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": ["obj-12", 0],
-					"source": ["obj-11", 0]
-				}
-			},
-			{
-				"patchline": {
-					"destination": ["obj-3", 0],
+					"destination": ["obj-13", 0],
 					"source": ["obj-12", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": ["obj-15", 0],
+					"destination": ["obj-14", 0],
+					"source": ["obj-13", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-3", 0],
 					"source": ["obj-14", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": ["obj-16", 0],
-					"source": ["obj-15", 0]
-				}
-			},
-			{
-				"patchline": {
-					"destination": ["obj-3", 0],
+					"destination": ["obj-17", 0],
 					"source": ["obj-16", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": ["obj-19", 0],
+					"destination": ["obj-18", 0],
+					"source": ["obj-17", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-3", 0],
 					"source": ["obj-18", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": ["obj-20", 0],
-					"source": ["obj-19", 0]
-				}
-			},
-			{
-				"patchline": {
-					"destination": ["obj-3", 0],
+					"destination": ["obj-21", 0],
 					"source": ["obj-20", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": ["obj-23", 0],
+					"destination": ["obj-22", 0],
+					"source": ["obj-21", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-3", 0],
 					"source": ["obj-22", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": ["obj-24", 0],
-					"source": ["obj-23", 0]
-				}
-			},
-			{
-				"patchline": {
-					"destination": ["obj-3", 0],
+					"destination": ["obj-25", 0],
 					"source": ["obj-24", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": ["obj-27", 0],
-					"source": ["obj-26", 0]
-				}
-			},
-			{
-				"patchline": {
-					"destination": ["obj-28", 0],
-					"source": ["obj-27", 0]
+					"destination": ["obj-26", 0],
+					"source": ["obj-25", 0]
 				}
 			},
 			{
 				"patchline": {
 					"destination": ["obj-3", 0],
+					"source": ["obj-26", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-29", 0],
 					"source": ["obj-28", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": ["obj-32", 0],
-					"source": ["obj-31", 0]
+					"destination": ["obj-30", 0],
+					"source": ["obj-29", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": ["obj-30", 0],
-					"source": ["obj-32", 0]
+					"destination": ["obj-3", 0],
+					"source": ["obj-30", 0]
 				}
 			},
 			{
@@ -609,20 +678,26 @@
 			},
 			{
 				"patchline": {
-					"destination": ["obj-30", 1],
+					"destination": ["obj-32", 0],
 					"source": ["obj-34", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": ["obj-35", 0],
-					"source": ["obj-30", 0]
+					"destination": ["obj-36", 0],
+					"source": ["obj-35", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": ["obj-3", 0],
-					"source": ["obj-35", 0]
+					"destination": ["obj-32", 1],
+					"source": ["obj-36", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-37", 0],
+					"source": ["obj-32", 0]
 				}
 			},
 			{
@@ -633,20 +708,44 @@
 			},
 			{
 				"patchline": {
-					"destination": ["obj-39", 0],
-					"source": ["obj-38", 0]
+					"destination": ["obj-40", 0],
+					"source": ["obj-39", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": ["obj-40", 0],
-					"source": ["obj-39", 0]
+					"destination": ["obj-41", 0],
+					"source": ["obj-40", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-3", 0],
+					"source": ["obj-41", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-3", 0],
+					"source": ["obj-43", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-45", 0],
+					"source": ["obj-44", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-46", 0],
+					"source": ["obj-45", 0]
 				}
 			}
 		],
 		"objectsnaponopen": 1,
 		"openinpresentation": 0,
-		"rect": [80.0, 80.0, 860.0, 620.0],
+		"rect": [80.0, 80.0, 860.0, 720.0],
 		"statusbarvisible": 2,
 		"toolbarvisible": 1
 	}

@@ -120,6 +120,10 @@ class TempoConfig:
                                    "the body; use it when you know the song's tempo", flag="--bpm",
                              range=proto.TEMPO_LIMITS, commands=ALL)
     lock: bool = _opt(False, "hold the settled tempo instead of following the dancer", flag="--tempo-lock")
+    clock_in: str | None = _opt(None, "follow the MIDI clock and Start/Stop of this MIDI output port (a DAW's)",
+                                flag="--clock-in")
+    link: bool = _opt(False, "join the Ableton Link session (the dancer leads; with --tempo-lock, the session)",
+                      flag="--link")
 
     @property
     def search_range(self) -> tuple[float, float]:
@@ -146,6 +150,12 @@ class AnalysisConfig:
 
 
 @dataclass
+class PreviewConfig:
+    enabled: bool = _opt(False, "show the preview window (camera, skeleton, beat, tempo, bar)", flag="--preview")
+    fps: float = _opt(30.0, "preview window refresh rate (frames/s)", range=(1.0, 240.0))
+
+
+@dataclass
 class JournalConfig:
     enabled: bool = _opt(True, "record every performance to a crash-safe journal")
     dir: str = _opt("takes", "folder for journals (relative to the working directory)")
@@ -164,6 +174,7 @@ class Config:
     tempo: TempoConfig = field(default_factory=TempoConfig)
     analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
     journal: JournalConfig = field(default_factory=JournalConfig)
+    preview: PreviewConfig = field(default_factory=PreviewConfig)
 
     def validate(self) -> "Config":
         """Check every value against its field's range or choices, then the relations; raises
@@ -196,7 +207,7 @@ class Config:
         g, t = self.generation, self.tempo
         lo, hi = t.search_range
         return EngineControls(temperature=g.temperature, density=g.density, drums=g.drums, piano=g.piano,
-                              tempo_lock=t.lock, tempo_min=lo, tempo_max=hi)
+                              tempo_lock=t.lock, tempo_min=lo, tempo_max=hi, bpm=t.bpm)
 
 
 def _fmt(value: Any) -> str:

@@ -101,7 +101,8 @@ class JackServer:
 
 
 class JackMidiRecorder:
-    """A JACK MIDI input connected to the output port whose name contains ``port`` that records what arrives:
+    """A JACK MIDI input connected to the output port whose name contains ``port`` (or, ``virtual``, its own input
+    port named ``port``, for an output to open) that records what arrives:
     ``received()`` gives the mido messages, ``arrivals()`` (monotonic seconds, message) pairs.
 
     It polls rtmidi's queue from a Python thread every ``poll_s`` seconds (arrival times are late by at most
@@ -109,20 +110,25 @@ class JackMidiRecorder:
     process thread, and on a loaded machine without a real-time JACK that loses messages.
     """
 
-    def __init__(self, port: str, client_name: str = "rhythmicnet-recorder", poll_s: float = 0.0005) -> None:
+    def __init__(self, port: str, client_name: str = "rhythmicnet-recorder", poll_s: float = 0.0005,
+                 virtual: bool = False) -> None:
         import mido
         import rtmidi
 
         self._mido = mido
         self._rt = rtmidi.MidiIn(rtapi=rtmidi.API_UNIX_JACK, name=client_name, queue_size_limit=65536)
-        ports = self._rt.get_ports()
-        matches = [i for i, p in enumerate(ports) if port in p]
-        if len(matches) != 1:
-            self._rt.delete()
-            raise UserInputError(f"JACK MIDI port {port!r} not found exactly once in {ports}")
-        self.port_name = ports[matches[0]]
         self._rt.ignore_types(sysex=False, timing=False, active_sense=True)
-        self._rt.open_port(matches[0])
+        if virtual:  # an input port of its own, named ``port``, that an output can open before it sends anything
+            self._rt.open_virtual_port(port)
+            self.port_name = f"{client_name}:{port}"
+        else:
+            ports = self._rt.get_ports()
+            matches = [i for i, p in enumerate(ports) if port in p]
+            if len(matches) != 1:
+                self._rt.delete()
+                raise UserInputError(f"JACK MIDI port {port!r} not found exactly once in {ports}")
+            self.port_name = ports[matches[0]]
+            self._rt.open_port(matches[0])
         self._arrivals: list = []
         self._lock = threading.Lock()
         self._stop = threading.Event()

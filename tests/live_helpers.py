@@ -33,6 +33,7 @@ class OscReceiver:
         from pythonosc.osc_server import BlockingOSCUDPServer
 
         self.messages: list[tuple[str, tuple]] = []
+        self.times: list[float] = []  # arrival time (monotonic s) of each message
         self._lock = threading.Lock()
         dispatcher = Dispatcher()
         dispatcher.set_default_handler(self._on_message)
@@ -45,10 +46,16 @@ class OscReceiver:
     def _on_message(self, address: str, *args) -> None:
         with self._lock:
             self.messages.append((address, args))
+            self.times.append(time.monotonic())
 
     def received(self, address: str | None = None) -> list[tuple[str, tuple]]:
         with self._lock:
             return [m for m in self.messages if address is None or m[0] == address]
+
+    def timed(self, address: str) -> list[tuple[float, tuple[str, tuple]]]:
+        """(arrival time, message) of the messages to ``address``."""
+        with self._lock:
+            return [(t, m) for t, m in zip(self.times, self.messages) if m[0] == address]
 
     def close(self) -> None:
         self._server.shutdown()

@@ -85,10 +85,13 @@ def test_perform_streams_drums_to_a_midi_port_and_osc(jack_server, tmp_path):
     beats = osc.received(proto.BEAT)
     assert len(notes) >= len(ons) * 0.9 and {args[0] for _, args in notes} <= {"drums", "piano"}
     assert len(beats) >= 6
-    assert [args[1] for _, args in beats[:8]] == [i % 4 for i in range(min(8, len(beats)))]
+    indices = [args[0] for _, args in beats]  # a beat whose time passed before it was known is skipped, not late
+    assert indices == sorted(set(indices)) and indices[-1] - indices[0] <= len(indices) + 2
+    assert [args[1] for _, args in beats] == [i % 4 for i in indices]
     assert all(60.0 <= args[2] <= 180.0 and 0.0 <= args[3] <= 1.0 for _, args in beats)
     stats = result["stats"]
-    assert stats.frames > 150 and stats.beats == len(beats) and stats.bars_generated >= 2
+    # every beat announced went out, but the last one may have been due after the clip ended
+    assert stats.frames > 150 and len(beats) <= stats.beats <= len(beats) + 1 and stats.bars_generated >= 2
 
 
 def send_and_wait_for_pong(port: int, address: str) -> None:

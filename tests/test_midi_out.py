@@ -186,8 +186,22 @@ def test_clock_beat_anchor_stretches_ticks_to_land_the_quarter_on_the_beat():
     clock.set_bpm(120, beat_at=200.0 + 10 * nominal)  # far off: clamped to +50 %
     with clock._cond:
         assert clock._period() == pytest.approx(nominal * 1.5)
-        assert clock._anchor is None  # used up at the quarter
+        assert not clock._anchors  # used up at the quarter
         assert clock._period() == pytest.approx(nominal)
+
+
+def test_clock_beats_announced_early_each_claim_their_own_quarter():
+    clock = MidiClock(MemoryMidiOutput(), bpm=120, max_adjust=0.5)
+    nominal = 60 / (120 * 24)
+    clock._ticks, clock._last_tick = 20, 100.0  # clock 19 went out at t = 100 s; clock 24 is the next quarter
+    clock.set_bpm(120, beat_at=100.0 + 5 * nominal)  # beat n: on the grid (clocks 20..24 lead to it)
+    clock.set_bpm(120, beat_at=100.0 + 29 * nominal)  # beat n + 1, announced before beat n is due
+    with clock._cond:
+        assert clock._period() == pytest.approx(nominal)  # beat n keeps its quarter
+    clock._ticks, clock._last_tick = 24, 100.0 + 4 * nominal  # the next clock is beat n's quarter
+    with clock._cond:
+        assert clock._period() == pytest.approx(nominal)
+        assert list(clock._anchors) == [pytest.approx(100.0 + 29 * nominal)]
 
 
 SIGNALLED_CHILD = """

@@ -1,4 +1,10 @@
-"""Video2Rhythm, offline: keypoints -> beat activation -> beats (HMM) + style hits -> 16th-note rhythm.
+"""Video2Rhythm, one pipeline for takes and live: keypoints -> beat activation -> beats (HMM) + style hits ->
+16th-note rhythm.
+
+:class:`RhythmPipeline` holds the three stages. ``process_offline`` decodes a whole clip (Viterbi) for takes and
+``beats``; ``process_online`` takes one 30 fps frame at a time (forward filtering) for the live engine, whose
+transport then puts beats and style hits on the bar's 16th grid. Both run the same activation, decoder and style
+processors, so takes and live playing cannot drift apart.
 
 The rhythm lives on a 16th-note grid anchored to the decoded beats (each beat split into 4 steps,
 times interpolated between beats), one bar (16 steps) at a time: a step is a tap where a beat falls
@@ -8,10 +14,11 @@ or where a style hit (a sudden move) is nearest.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
-from .hmm import BeatTracker
+from .hmm import BeatTracker, OnlineBeat
 from ..input.keypoints import Keypoints
 from ..notes import STEPS_PER_BAR, STEPS_PER_BEAT
 from .style import StyleProcessor
@@ -71,21 +78,66 @@ def rhythm_taps(step_times: np.ndarray, beats: np.ndarray, style_hits: np.ndarra
     return taps
 
 
-def analyse(kp: Keypoints, activation_processor, tracker: BeatTracker | None = None,
-            style: StyleProcessor | None = None) -> RhythmAnalysis:
-    """Offline rhythm of prepared keypoints ``kp`` (uniform ``FPS``, normalised).
+class ActivationProcessor(Protocol):
+    """A beat activation: per frame in [0, 1] (NaN = no body) at ``FPS``; ``delay_s``: seconds between a frame and
+    the moment ``process_online`` returns its activation (its lookahead)."""
 
-    activation_processor: any object with ``process_offline(xy (T, 17, 2)) -> (T,)``.
+    delay_s: float
+
+    def process_online(self, xy: np.ndarray, reset: bool = False) -> float: ...
+
+    def process_offline(self, xy: np.ndarray) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class RhythmFrame:
+    """What one online frame gave: its activation (NaN = no body), the decoder's report (a beat observed here
+    belongs to the frame ``delay_s`` back), the style energy and whether a sudden move was confirmed now."""
+
+    activation: float
+    beat: OnlineBeat
+    energy: float
+    hit: bool
+
+
+class RhythmPipeline:
+    """Activation -> beat decoder -> style, offline and online (see the module docstring).
+
+    activation: an :class:`ActivationProcessor`; tracker: the beat decoder (default ``BeatTracker()``);
+    style: the sudden-move detector (default ``StyleProcessor()``).
     """
-    tracker = tracker or BeatTracker()
-    style = style or StyleProcessor()
-    fps = tracker.fps
-    start = float(kp.times[0]) if len(kp) else 0.0
-    activation = activation_processor.process_offline(kp.xy)
-    beat_times, tempo = tracker.decode_offline(activation)
-    beats = start + beat_times
-    stream = style.process_offline(kp.xy)
-    hits = start + stream.hits / fps
-    steps = step_grid(beats)
-    return RhythmAnalysis(fps, start, activation, beats, tempo, stream.energy, hits, steps,
-                          rhythm_taps(steps, beats, hits))
+
+    def __init__(self, activation: ActivationProcessor, tracker: BeatTracker | None = None,
+                 style: StyleProcessor | None = None) -> None:
+        self.activation = activation
+        self.tracker = tracker or BeatTracker()
+        self.style = style or StyleProcessor()
+
+    @property
+    def delay_s(self) -> float:
+        """Seconds an online beat report lags its frame: the activation's lookahead."""
+        return self.activation.delay_s
+
+    def retune(self, tracker: BeatTracker) -> None:
+        """Decode with ``tracker`` from the next frame on (a new tempo range or a known tempo)."""
+        self.tracker = tracker
+
+    def process_online(self, xy: np.ndarray, reset: bool = False) -> RhythmFrame:
+        """One frame of normalised keypoints (17, 2) at ``FPS``."""
+        activation = self.activation.process_online(xy, reset=reset)
+        beat = self.tracker.process_online(activation, reset=reset)
+        energy, hit = self.style.process_online(xy, reset=reset)
+        return RhythmFrame(float(activation), beat, energy, hit is not None)
+
+    def process_offline(self, kp: Keypoints) -> RhythmAnalysis:
+        """The rhythm of prepared keypoints ``kp`` (uniform ``FPS``, normalised), decoded over the whole clip."""
+        fps = self.tracker.fps
+        start = float(kp.times[0]) if len(kp) else 0.0
+        activation = self.activation.process_offline(kp.xy)
+        beat_times, tempo = self.tracker.decode_offline(activation)
+        beats = start + beat_times
+        stream = self.style.process_offline(kp.xy)
+        hits = start + stream.hits / fps
+        steps = step_grid(beats)
+        return RhythmAnalysis(fps, start, activation, beats, tempo, stream.energy, hits, steps,
+                              rhythm_taps(steps, beats, hits))

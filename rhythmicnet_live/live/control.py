@@ -22,6 +22,7 @@ import dataclasses
 import ipaddress
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -36,7 +37,8 @@ from ..errors import UserInputError
 log = logging.getLogger(__name__)
 
 #: listener(event, value): event is "start", "stop", "panic" (value None) or a changed setting's name
-#: ("temperature", "density", "drums", "piano", "tempo_lock", "tempo_range" with value (min_bpm, max_bpm)).
+#: ("temperature", "density", "drums", "piano", "tempo_lock", "tempo_range" with value (min_bpm, max_bpm),
+#: "bpm" with the known tempo or None); "tap" and "downbeat" come with the monotonic time (s) they were heard.
 Listener = Callable[[str, Any], None]
 
 
@@ -51,7 +53,8 @@ class EngineControls:
 
     running: the performance is playing. temperature: sampling temperature (> 0). density: 0..1, how many
     notes the generators keep. drums / piano: tracks on or off. tempo_lock: hold the current tempo instead of
-    following the dancer. tempo_min / tempo_max: the beat tracker's tempo range (BPM).
+    following the dancer. tempo_min / tempo_max: the beat tracker's tempo range (BPM). bpm: a known tempo
+    (BPM; the body gives the phase) or None to follow the dancer.
     """
 
     running: bool = False
@@ -62,6 +65,7 @@ class EngineControls:
     tempo_lock: bool = False
     tempo_min: float = 60.0
     tempo_max: float = 180.0
+    bpm: float | None = None
     _lock: threading.RLock = field(default_factory=threading.RLock, init=False, repr=False, compare=False)
     _listeners: list = field(default_factory=list, init=False, repr=False, compare=False)
 
@@ -69,6 +73,8 @@ class EngineControls:
         _check_temperature(self.temperature)
         _check_density(self.density)
         _check_tempo_range(self.tempo_min, self.tempo_max)
+        if self.bpm is not None:
+            _check_bpm(self.bpm)
 
     def subscribe(self, listener: Listener) -> None:
         """Call ``listener(event, value)`` after every change or action (from the thread that made it)."""
@@ -124,6 +130,28 @@ class EngineControls:
     def set_tempo_range(self, min_bpm: float, max_bpm: float) -> None:
         lo, hi = _check_tempo_range(min_bpm, max_bpm)
         self._set("tempo_range", (lo, hi), tempo_min=lo, tempo_max=hi)
+
+    def set_bpm(self, value: float) -> None:
+        """Known tempo (BPM), or 0 to follow the dancer again."""
+        bpm = _check_bpm(value)
+        self._set("bpm", bpm, bpm=bpm)
+
+    def tap(self) -> None:
+        self._notify("tap", time.monotonic())
+
+    def downbeat(self) -> None:
+        self._notify("downbeat", time.monotonic())
+
+
+def _check_bpm(value: Any) -> float | None:
+    """A known tempo in TEMPO_LIMITS, or None for 0 (follow the dancer)."""
+    value = _number(value, "bpm")
+    if value == 0:
+        return None
+    lo, hi = proto.TEMPO_LIMITS
+    if not lo <= value <= hi:
+        raise ControlError(f"bpm must be 0 (follow the dancer) or in [{lo}, {hi}], got {value}")
+    return value
 
 
 def _number(value: Any, what: str) -> float:
@@ -238,6 +266,9 @@ class ControlServer:
             proto.PIANO: lambda v: c.set_piano(_switch(v, "piano")),
             proto.TEMPO_LOCK: lambda v: c.set_tempo_lock(_switch(v, "tempo_lock")),
             proto.TEMPO_RANGE: lambda lo, hi: c.set_tempo_range(lo, hi),
+            proto.BPM: lambda v: c.set_bpm(v),
+            proto.TAP: lambda: c.tap(),
+            proto.DOWNBEAT: lambda: c.downbeat(),
         }
         for address in self._actions:
             dispatcher.map(address, self._handle, needs_reply_address=True)

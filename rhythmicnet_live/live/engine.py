@@ -3,20 +3,25 @@
 Threads joined by bounded queues, none blocking another:
 
     capture ──frames (2)──> analysis ──bar requests (4)──> generation
-                               │  pose, keypoints, activation, HMM (online), style
-                               └──────── scheduled notes ──────> sender process (scheduler) ──> MIDI port, OSC
-                                                                 └──> journal
-    control (OSC server) ──> EngineControls ──> the engine's reactions (stop, panic, tempo range ...)
+                               │  pose, rhythm pipeline (keypoints, activation, HMM online, style)
+                               └──> transport (musical time) ──events──> sender process: notes, OSC, MIDI clock
+                                                                      ├──> journal
+                                                                      └──> preview window
+    control (OSC server), MIDI clock in, Link ──> EngineControls ──> the engine's reactions
 
-Predictive playing: every detected beat gives the HMM's prediction of the next beat time and period;
-the notes of the next beat (4 sixteenth steps) are scheduled on that prediction, so they land on the
-beat instead of a frame late. Bar n+1 is generated (drums, then piano over them) while bar n plays, from
-the predicted rhythm (quarter-note beats plus the sudden moves of the bar before). A sudden move
-(style hit) also triggers an immediate accent. When the dancer leaves the frame the music winds down
-(nothing new is scheduled) and it comes back on the beat when they return.
+The engine keeps only threads and wiring; musical time (beat index, bar, tempo, lock, downbeat) belongs to
+:class:`~rhythmicnet_live.live.transport.Transport`, whose events every output listens to.
+
+Predictive playing: every beat the decoder observes moves the transport's beat grid, which announces the next
+beat with the time it is due; the notes of that beat (4 sixteenth steps) are scheduled on it, so they land on
+the beat instead of a frame late. Bar n+1 is generated (drums, then piano over them) while bar n plays, from the
+predicted rhythm (quarter-note beats plus the sudden moves of the bar before). A sudden move (style hit) also
+triggers an immediate accent. When the dancer leaves the frame the music winds down (nothing new is scheduled)
+and it comes back on the beat when they return.
 
 Every frame carries its capture timestamp (``time.monotonic()`` seconds). A frame arriving while the
-analysis is still busy replaces the waiting one and is counted as dropped.
+analysis is still busy replaces the waiting one and is counted as dropped. Control changes that touch the
+decoder or the transport are queued to the analysis thread, which owns both.
 """
 
 from __future__ import annotations
@@ -26,18 +31,20 @@ import queue
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 
 from .. import FPS
-from ..input.capture import Frame
-from .control import EngineControls
-from ..analysis.hmm import BeatTracker, OnlineBeat
+from ..analysis.hmm import BeatTracker
+from ..analysis.rhythm import RhythmPipeline
 from ..generation.music import MusicGenerator
+from ..input.capture import Frame
 from ..input.keypoints import OnlineKeypoints
 from ..notes import STEPS_PER_BAR, STEPS_PER_BEAT, Note
+from .control import EngineControls
 from .scheduler import ScheduledNote
-from ..analysis.style import StyleProcessor
+from .transport import BarEvent, BeatEvent, Event, KeypointsEvent, NoteEvent, StyleEvent, TempoEvent, Transport
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +52,8 @@ log = logging.getLogger(__name__)
 ABSENT_AFTER_S = 1.5
 #: GM pitches of the immediate accents a sudden move triggers: crash for a strong one, snare otherwise.
 CRASH, SNARE = 49, 38
+#: A known tempo (``--bpm``, ``/rhythmicnet/bpm``, tap, MIDI clock in, Link) lets the decoder move this much (share).
+KNOWN_TEMPO_RANGE = 0.04
 
 
 @dataclass
@@ -55,7 +64,8 @@ class EngineStats:
     capture_to_decision_ms: capture timestamp to the end of the frame's analysis (notes scheduled).
     accent_capture_to_send_ms: capture of the frame that confirmed a sudden move to its accent's send.
     generation_ms / bar_s: time to generate each bar, and that bar's duration (s) at the tempo then.
-    jitter_ms: per MIDI/OSC message the sender sent, sent time minus intended time.
+    jitter_ms: per MIDI/OSC note message the sender sent, sent time minus intended time.
+    osc_event_ms: per OSC beat/tempo/style message, sent time minus due time (both less the output latency).
     """
 
     frames: int = 0
@@ -70,6 +80,7 @@ class EngineStats:
     generation_ms: list[float] = field(default_factory=list)
     bar_s: list[float] = field(default_factory=list)
     jitter_ms: list[float] = field(default_factory=list)
+    osc_event_ms: list[float] = field(default_factory=list)
 
 
 def thin(notes: list[Note], density: float, rng: np.random.Generator) -> list[Note]:
@@ -79,40 +90,53 @@ def thin(notes: list[Note], density: float, rng: np.random.Generator) -> list[No
     return [n for n in notes if round(n.step) % STEPS_PER_BEAT == 0 or rng.random() < density]
 
 
+def known_tempo_tracker(bpm: float) -> BeatTracker:
+    """A decoder held within ``KNOWN_TEMPO_RANGE`` of ``bpm``: the tempo is known, the body gives the phase."""
+    return BeatTracker(bpm * (1 - KNOWN_TEMPO_RANGE), bpm * (1 + KNOWN_TEMPO_RANGE), FPS)
+
+
 class PerformanceEngine:
     """One live performance. ``run()`` plays until the source ends, ``stop_event`` is set, or Ctrl-C.
 
     source: a frame source (``capture.CameraSource`` or ``VideoFileSource(realtime=True)``).
-    estimator: pose (``pose.PoseEstimator``); activation: ``process_online(xy (17, 2)) -> float``.
-    generator: ``music.MusicGenerator``; sender: ``sender.SenderProcess`` (the note scheduler, MIDI port, clock and
-    OSC notes in a child process); osc: ``osc_out.OscOutput`` (beats, tempo, style) or None;
-    journal: ``journal.JournalWriter`` or None; latency_s: output latency the sender compensates (s).
+    estimator: pose (``pose.PoseEstimator``); activation: an activation processor (``process_online(xy (17, 2))
+    -> float`` and ``delay_s``). generator: ``music.MusicGenerator``; sender: ``sender.SenderProcess`` (notes,
+    MIDI clock and OSC in a child process; it listens to the transport's events); journal: ``journal.JournalWriter``
+    or None; latency_s: output latency the sender compensates (s); send_keypoints: OSC keypoints every frame;
+    clock: the transport's clock (monotonic seconds). ``transport`` and ``frame_listeners`` (called with each analysed frame, its pose xy (17, 2)
+    in pixels and conf (17,)) are public: the preview window listens to both.
     """
 
     def __init__(self, source, estimator, activation, generator: MusicGenerator, sender,
-                 controls: EngineControls, osc=None, journal=None, seed: int = 0, latency_s: float = 0.0,
-                 record_keypoints: bool = True, stop_event: threading.Event | None = None):
-        self.source, self.estimator, self.activation = source, estimator, activation
+                 controls: EngineControls, journal=None, seed: int = 0, latency_s: float = 0.0,
+                 record_keypoints: bool = True, stop_event: threading.Event | None = None,
+                 send_keypoints: bool = False, clock: Callable[[], float] = time.monotonic):
+        self.source, self.estimator = source, estimator
         self.generator, self.sender, self.controls = generator, sender, controls
-        self.osc, self.journal, self.latency_s = osc, journal, latency_s
-        self.record_keypoints = record_keypoints
+        self.journal, self.latency_s = journal, latency_s
+        self.record_keypoints, self.send_keypoints = record_keypoints, send_keypoints
         self.rng = np.random.default_rng(seed)
         self.stats = EngineStats()
         self.stop_event = stop_event or threading.Event()
         self.frames: queue.Queue[Frame | None] = queue.Queue(maxsize=2)
         self.requests: queue.Queue[tuple[int, np.ndarray, float] | None] = queue.Queue(maxsize=4)
         self.keypoints = OnlineKeypoints(FPS)
-        self.style = StyleProcessor()
-        self.tracker = BeatTracker(controls.tempo_min, controls.tempo_max, FPS)
+        self.pipeline = RhythmPipeline(activation, BeatTracker(controls.tempo_min, controls.tempo_max, FPS))
+        self.transport = Transport(clock)
+        self.transport.subscribe(self._on_event)
+        self.frame_listeners: list[Callable[[Frame, np.ndarray, np.ndarray], None]] = []
         self._bars: dict[int, list[Note]] = {}
+        self._requested: set[int] = set()
         self._bars_lock = threading.Lock()
-        self._beat_index = -1
-        self._last_beat = (0.0, 0.5)  # (time s, period s) of the latest beat
         self._style_steps: list[int] = []  # sudden moves of the current bar, as steps in the bar
         self._last_body = -np.inf
-        self._locked_period: float | None = None
-        self._retune = threading.Event()
+        self._known_bpm: float | None = None
+        self._actions: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
         controls.subscribe(self._on_control)
+        if controls.bpm is not None:
+            self._set_known_tempo(controls.bpm)
+        if controls.tempo_lock:
+            self.transport.lock(True)
 
     # ---- control -------------------------------------------------------------------------------
     def _on_control(self, event: str, value) -> None:
@@ -122,10 +146,62 @@ class PerformanceEngine:
             self.sender.clock_stop()
         if event == "start":
             self.sender.clock_start()
-        if event == "tempo_range":
-            self._retune.set()  # rebuilt by the analysis thread, which owns the tracker
-        if event == "tempo_lock" and not value:
-            self._locked_period = None
+        reactions = {
+            "tempo_range": lambda: self._known_bpm is None and self.pipeline.retune(
+                BeatTracker(self.controls.tempo_min, self.controls.tempo_max, FPS)),
+            "tempo_lock": lambda: self.transport.lock(bool(value)),
+            "bpm": lambda: self._set_known_tempo(value),
+            "tap": lambda: self._tap(value),
+            "downbeat": lambda: self.transport.downbeat(value),
+        }
+        if event in reactions:
+            self._actions.put(reactions[event])  # applied by the analysis thread, which owns decoder and transport
+
+    def _set_known_tempo(self, bpm: float | None) -> None:
+        """Hold the tempo at ``bpm`` (the body gives the phase), or None to follow the dancer again."""
+        self.transport.set_tempo(bpm)
+        if bpm is None:
+            self._known_bpm = None
+            self.pipeline.retune(BeatTracker(self.controls.tempo_min, self.controls.tempo_max, FPS))
+            return
+        tracker = self.pipeline.tracker
+        inside = self._known_bpm is not None and tracker.min_bpm * 1.01 <= bpm <= tracker.max_bpm / 1.01
+        self._known_bpm = bpm
+        if not inside:  # a small change within the decoder's range keeps its phase
+            self.pipeline.retune(known_tempo_tracker(bpm))
+        log.info("tempo held at %.2f BPM", bpm)
+
+    def _tap(self, t: float) -> None:
+        bpm = self.transport.tap(t)
+        if bpm is not None and self.controls.tempo_min / 2 <= bpm <= self.controls.tempo_max * 2:
+            self._set_known_tempo(bpm)
+
+    # ---- transport events ----------------------------------------------------------------------
+    def _on_event(self, event: Event) -> None:
+        """Every transport event: to the sender (OSC when due, the MIDI clock), the journal, then the engine's
+        own reactions (bars to generate, notes to schedule)."""
+        if not isinstance(event, (NoteEvent, BarEvent)) and (self.send_keypoints or not isinstance(event, KeypointsEvent)):
+            self.sender.send_event(event)
+        if self.journal is not None:
+            self._journal(event)
+        if isinstance(event, BeatEvent):
+            self._on_beat(event)
+        elif isinstance(event, StyleEvent):
+            self._on_style(event)
+
+    def _journal(self, event: Event) -> None:
+        j, t = self.journal, event.due_s
+        if isinstance(event, BeatEvent):
+            j.beat(event.index, event.position, event.bpm, event.confidence, t=t)
+        elif isinstance(event, TempoEvent):
+            j.tempo(event.bpm, t=t)
+        elif isinstance(event, StyleEvent):
+            j.style(event.strength, t=t)
+        elif isinstance(event, NoteEvent):
+            n = event.note
+            j.note(n.track, n.pitch, n.velocity, event.duration_s, t=t, channel=n.channel)
+        elif isinstance(event, KeypointsEvent) and self.record_keypoints:
+            j.keypoints(event.xy, event.conf, t=t)
 
     # ---- threads -------------------------------------------------------------------------------
     def _capture(self) -> None:
@@ -168,85 +244,63 @@ class PerformanceEngine:
             frame = self.frames.get()
             if frame is None or self.stop_event.is_set():
                 return
+            while not self._actions.empty():
+                self._actions.get()()
             t0 = time.perf_counter()
             xy, conf = self.estimator.estimate(frame)
             t1 = time.perf_counter()
-            if self._retune.is_set():
-                self._retune.clear()
-                self.tracker = BeatTracker(self.controls.tempo_min, self.controls.tempo_max, FPS)
+            body = None
             for t_frame, xy_norm in self.keypoints.process_online(xy, conf, frame.t_capture):
-                self._step(t_frame, xy_norm, frame.t_capture)
-            if self.journal is not None and self.record_keypoints:
-                self.journal.keypoints(xy.ravel().tolist(), conf.tolist(), t=frame.t_capture)
+                self._step(t_frame, xy_norm)
+                body = xy_norm
+            self.transport.keypoints(frame.t_capture, xy, conf, body)
+            for listener in self.frame_listeners:
+                listener(frame, xy, conf)
             t2 = time.perf_counter()
             self.stats.frames += 1
             self.stats.pose_ms.append(1e3 * (t1 - t0))
             self.stats.rhythm_ms.append(1e3 * (t2 - t1))
             self.stats.capture_to_decision_ms.append(1e3 * (time.monotonic() - frame.t_capture))
 
-    def _step(self, t_frame: float, xy: np.ndarray, t_capture: float) -> None:
+    def _step(self, t_frame: float, xy: np.ndarray) -> None:
         """One internal (30 fps) frame at capture time ``t_frame``."""
-        activation = self.activation.process_online(xy)
-        if np.isfinite(activation):
+        step = self.pipeline.process_online(xy)
+        if np.isfinite(step.activation):
             self._last_body = t_frame
-        beat = self.tracker.process_online(activation)
-        energy, hit = self.style.process_online(xy)
         present = t_frame - self._last_body < ABSENT_AFTER_S
-        playing = present and self.controls.running
-        if hit is not None and playing:
-            self._accent(energy, t_capture)
-        if beat.is_beat and present:
-            self._on_beat(beat, t_frame - getattr(self.activation, "delay_s", 0.0))
+        if step.hit and present and self.controls.running:
+            self.transport.style(float(np.clip(step.energy / 2.0, 0.0, 1.0)), t_frame)
+        if step.beat.is_beat and present:
+            self.transport.observe_beat(t_frame - self.pipeline.delay_s, step.beat.next_beats[0], step.beat.confidence)
+        elif present:
+            self.transport.coast()
 
-    def _accent(self, energy: float, t_capture: float) -> None:
-        strength = float(np.clip(energy / 2.0, 0.0, 1.0))
-        if self.osc is not None:
-            self.osc.style(strength)
-        if self.journal is not None:
-            self.journal.style(strength)
-        if self._beat_index >= 0:  # where in the bar it fell, for the next bar's rhythm
-            since_beat = (t_capture - self._last_beat[0]) / (self._last_beat[1] / STEPS_PER_BEAT)
-            step = (self._beat_index % 4) * STEPS_PER_BEAT + int(round(since_beat))
-            self._style_steps.append(min(max(step, 0), STEPS_PER_BAR - 1))
+    def _on_style(self, event: StyleEvent) -> None:
+        """A sudden move: remember its step for the next bar's rhythm and play an accent now."""
+        if event.step is not None:
+            self._style_steps.append(event.step)
         if self.controls.drums:
-            pitch = CRASH if strength > 0.6 else SNARE
+            pitch = CRASH if event.strength > 0.6 else SNARE
             now = time.monotonic()
-            self._play(ScheduledNote(now + self.latency_s, Note("drums", pitch, int(70 + 50 * strength), 0.0, 1.0), 0.12))
-            self.stats.accent_capture_to_send_ms.append(1e3 * (now - t_capture))
+            self._play(now + self.latency_s, Note("drums", pitch, int(70 + 50 * event.strength), 0.0, 1.0), 0.12)
+            self.stats.accent_capture_to_send_ms.append(1e3 * (now - event.at_s))
 
-    def _play(self, event: ScheduledNote) -> None:
-        """Hand a note to the sender and journal it at its intended time."""
-        if self.sender.schedule(event) and self.journal is not None:
-            note = event.note
-            self.journal.note(note.track, note.pitch, note.velocity, event.duration_s, t=event.time_s, channel=note.channel)
+    def _play(self, when: float, note: Note, duration_s: float) -> None:
+        """Hand a note to the sender; once it took it, tell the transport's listeners (the journal)."""
+        if self.sender.schedule(ScheduledNote(when, note, duration_s)):
+            self.transport.note(note, when, duration_s)
 
-    def _on_beat(self, beat: OnlineBeat, t_beat: float) -> None:
-        """A beat at ``t_beat``: report it, plan generation, schedule the next beat's notes."""
-        self._beat_index += 1
+    def _on_beat(self, beat: BeatEvent) -> None:
+        """Beat ``beat.index`` is due: plan generation, schedule its notes."""
         self.stats.beats += 1
-        index = self._beat_index
-        period = beat.next_beats[1] - beat.next_beats[0]
-        if self.controls.tempo_lock:
-            self._locked_period = self._locked_period or period
-            period = self._locked_period
-        bpm = 60.0 / period
-        self._last_beat = (t_beat, period)
-        position = index % 4
-        if self.osc is not None:
-            self.osc.beat(index, position, bpm, beat.confidence)
-            self.osc.tempo(bpm)
-        if self.journal is not None:
-            self.journal.beat(index, position, bpm, beat.confidence, t=t_beat)
-            self.journal.tempo(bpm, t=t_beat)
-        self.sender.set_bpm(bpm, beat_at=t_beat)
-        bar = index // 4
-        if position == 0:
-            if index == 0:
-                self._request(bar, bpm)
-            self._request(bar + 1, bpm)
+        bar = self.transport.bar_of(beat.index)
+        if beat.position == 0:
             self._style_steps = []
+        for b in (bar, bar + 1):  # the next bar, and this one if a moved downbeat skipped it
+            if b not in self._requested:
+                self._request(b, beat.bpm)
         if self.controls.running:
-            self._schedule_beat(index + 1, t_beat + beat.next_beats[0] if not self.controls.tempo_lock else t_beat + period, period)
+            self._schedule_beat(bar, beat.position, beat.due_s, 60.0 / beat.bpm)
 
     def _request(self, bar: int, bpm: float) -> None:
         taps = np.zeros(STEPS_PER_BAR, dtype=np.int8)
@@ -254,12 +308,13 @@ class PerformanceEngine:
         taps[self._style_steps] = 1
         try:
             self.requests.put_nowait((bar, taps, bpm))
+            self._requested.add(bar)
         except queue.Full:
             self.stats.bars_late += 1
 
-    def _schedule_beat(self, beat_index: int, t_next: float, period: float) -> None:
-        """Schedule the notes of beat ``beat_index`` (its 4 steps) from its predicted time and period (s)."""
-        bar, first_step = divmod(beat_index * STEPS_PER_BEAT, STEPS_PER_BAR)
+    def _schedule_beat(self, bar: int, position: int, due: float, period: float) -> None:
+        """Schedule the notes of beat ``position`` of ``bar`` (its 4 steps) from its due time and period (s)."""
+        first_step = position * STEPS_PER_BEAT
         with self._bars_lock:
             notes = self._bars.get(bar)
         if notes is None:
@@ -271,12 +326,12 @@ class PerformanceEngine:
             if first_step - 0.5 <= note.step < first_step + STEPS_PER_BEAT - 0.5:
                 if (note.track == "drums" and not controls["drums"]) or (note.track == "piano" and not controls["piano"]):
                     continue
-                when = t_next + (note.step - first_step) * step_s
-                self._play(ScheduledNote(when, note, max(0.05, note.duration * step_s)))
+                self._play(due + (note.step - first_step) * step_s, note, max(0.05, note.duration * step_s))
 
     # ---- running -------------------------------------------------------------------------------
-    def run(self) -> EngineStats:
-        """Play until the source ends or ``stop_event`` is set; always ends with all notes off."""
+    def run(self, idle: Callable[[], None] | None = None, idle_s: float = 0.2) -> EngineStats:
+        """Play until the source ends or ``stop_event`` is set; always ends with all notes off. ``idle`` (the
+        preview window) is called about every ``idle_s`` seconds from the calling thread, which does nothing else."""
         threads = [threading.Thread(target=fn, name=name, daemon=True)
                    for fn, name in ((self._capture, "capture"), (self._analysis, "analysis"), (self._generation, "generation"))]
         if self.controls.running:
@@ -285,7 +340,9 @@ class PerformanceEngine:
             thread.start()
         try:
             while threads[1].is_alive():
-                threads[1].join(timeout=0.2)
+                threads[1].join(timeout=idle_s)
+                if idle is not None:
+                    idle()
         except KeyboardInterrupt:
             log.info("interrupted")
             raise
@@ -294,7 +351,9 @@ class PerformanceEngine:
             self.requests.put(None)
             threads[2].join(timeout=5)
             self.sender.clock_stop()
-            self.stats.jitter_ms = [1e3 * (r.sent_s - r.due_s) for r in self.sender.records()]
+            records, counters = self.sender.stats()
+            self.stats.jitter_ms = [1e3 * (r.sent_s - r.due_s) for r in records]
+            self.stats.osc_event_ms = [1e3 * (sent - due) for _, due, sent in counters["osc_events"]]
             self.sender.stop()
             self.stats.dropped += getattr(self.source, "dropped", 0)
         return self.stats

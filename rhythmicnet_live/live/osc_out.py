@@ -6,18 +6,26 @@ in ``errors``.
 
 The output is also a note sink for :class:`rhythmicnet_live.live.scheduler.NoteScheduler`: ``note_on`` sends
 ``/rhythmicnet/note`` (one message per note, with its duration in seconds); ``note_off`` and ``all_notes_off``
-send nothing.
+send nothing. :class:`EventSender` sends the transport's beat, tempo, style and keypoints events each at the
+time it is due (less the output latency), on its own thread: the sender process runs it beside the notes.
 """
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import logging
+import threading
+import time
+from collections import deque
 from typing import TYPE_CHECKING, Sequence
 
 from pythonosc.udp_client import SimpleUDPClient
 
 from . import osc_protocol as proto
 from ..notes import DRUM_CHANNEL
+from .timing import SPIN_S, wait_until
+from .transport import BeatEvent, Event, KeypointsEvent, StyleEvent, TempoEvent
 
 if TYPE_CHECKING:
     from .scheduler import ScheduledNote
@@ -86,6 +94,17 @@ class OscOutput:
             raise ValueError(f"keypoints must have 34 values (17 joints x 2), got {len(values)}")
         self._send(proto.KEYPOINTS, [0.0 if v != v else v for v in values])
 
+    def event(self, event: Event) -> None:
+        """Send a transport event: beat, tempo, style, or keypoints (their normalised body coordinates)."""
+        if isinstance(event, BeatEvent):
+            self.beat(event.index, event.position, event.bpm, event.confidence)
+        elif isinstance(event, TempoEvent):
+            self.tempo(event.bpm)
+        elif isinstance(event, StyleEvent):
+            self.style(event.strength)
+        elif isinstance(event, KeypointsEvent) and event.body is not None:
+            self.keypoints(event.body)
+
     # -- note sink API (rhythmicnet_live.live.scheduler) --------------------------------------------------
     def note_on(self, event: "ScheduledNote") -> None:
         n = event.note
@@ -99,3 +118,50 @@ class OscOutput:
 
     def close(self) -> None:
         self._client.close()
+
+
+class EventSender:
+    """Sends transport events through ``osc`` at ``due_s - latency_s`` (monotonic seconds) on a daemon thread.
+
+    ``records`` keeps (address kind, due, sent) per event sent (``time.monotonic()`` seconds, due less the latency).
+    An event already past due goes out at once.
+    """
+
+    def __init__(self, osc: OscOutput, latency_s: float = 0.0, max_records: int = 100_000) -> None:
+        self.osc, self.latency_s = osc, latency_s
+        self.records: deque[tuple[str, float, float]] = deque(maxlen=max_records)
+        self._heap: list[tuple[float, int, Event]] = []
+        self._seq = itertools.count()
+        self._cond = threading.Condition()
+        self._closing = False
+        self._thread = threading.Thread(target=self._run, name="osc-events", daemon=True)
+        self._thread.start()
+
+    def schedule(self, event: Event) -> None:
+        with self._cond:
+            heapq.heappush(self._heap, (event.due_s - self.latency_s, next(self._seq), event))
+            self._cond.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                if self._closing:
+                    return
+                if not self._heap:
+                    self._cond.wait()
+                    continue
+                wait = self._heap[0][0] - time.monotonic() - SPIN_S
+                if wait > 0:
+                    self._cond.wait(wait)  # an earlier event or close() wakes it
+                    continue
+                due, _, event = heapq.heappop(self._heap)
+            wait_until(due)
+            self.osc.event(event)
+            self.records.append((type(event).__name__, due, time.monotonic()))
+
+    def close(self) -> None:
+        """Stop sending; events not yet due are dropped."""
+        with self._cond:
+            self._closing = True
+            self._cond.notify()
+        self._thread.join()

@@ -23,6 +23,10 @@ Control (Max/DAW -> engine, default 127.0.0.1:9001, loopback only unless configu
     /rhythmicnet/piano i                0 = off, 1 = on
     /rhythmicnet/tempo_lock i           0 = follow the dancer, 1 = hold the current tempo
     /rhythmicnet/tempo_range f f        min_bpm max_bpm, inside TEMPO_LIMITS
+    /rhythmicnet/bpm f                  known tempo (BPM, inside TEMPO_LIMITS; the body gives the phase within
+                                        +-4%); 0 = follow the dancer again
+    /rhythmicnet/tap                    tap tempo: two or more taps (at most 2 s apart) set the known tempo
+    /rhythmicnet/downbeat               "this beat is one": the beat nearest now becomes the bar's first
     /rhythmicnet/ping [i reply_port]    -> /rhythmicnet/pong, sent to the sender's host at reply_port
                                            (or to the sender's own address and port when no port is given)
 """
@@ -54,6 +58,9 @@ DRUMS = PREFIX + "/drums"
 PIANO = PREFIX + "/piano"
 TEMPO_LOCK = PREFIX + "/tempo_lock"
 TEMPO_RANGE = PREFIX + "/tempo_range"
+BPM = PREFIX + "/bpm"
+TAP = PREFIX + "/tap"
+DOWNBEAT = PREFIX + "/downbeat"
 PING = PREFIX + "/ping"
 PONG = PREFIX + "/pong"
 
@@ -77,6 +84,9 @@ CONTROL_TYPETAGS = {
     PIANO: "i",
     TEMPO_LOCK: "i",
     TEMPO_RANGE: "ff",
+    BPM: "f",
+    TAP: "",
+    DOWNBEAT: "",
     PING: "?i",
 }
 

@@ -58,7 +58,6 @@ def perform(config, camera: int | None = None, video: Path | None = None, activa
     from .journal import JournalWriter, new_journal_path
     from ..models import has_model
     from ..generation.music import MusicGenerator
-    from .osc_out import OscOutput
     from ..generation.piano import ENCODER_NAME
     from ..input.pose import PoseEstimator
     from .sender import SenderProcess, SenderSpec
@@ -74,10 +73,7 @@ def perform(config, camera: int | None = None, video: Path | None = None, activa
         sender = stack.enter_context(SenderProcess(SenderSpec.from_config(config)))
         if sender.midi_port_name:
             print(f"MIDI out: {sender.midi_port_name}", file=sys.stderr)
-        osc = journal = None
-        if config.osc.enabled:
-            osc = OscOutput(config.osc.host, config.osc.port, send_keypoints=config.osc.keypoints)
-            stack.callback(osc.close)
+        journal = None
         if config.journal.enabled:
             journal_path = journal_path or new_journal_path(config.journal.dir)
             journal = stack.enter_context(JournalWriter(journal_path, fsync_interval_s=config.journal.fsync_interval_s))
@@ -87,6 +83,31 @@ def perform(config, camera: int | None = None, video: Path | None = None, activa
         if config.control.enabled:
             stack.enter_context(ControlServer(controls, config.control.host, config.control.port).start())
         engine = PerformanceEngine(source, estimator, activation or KinematicActivation(), generator, sender,
-                                   controls, osc=osc, journal=journal, seed=seed, latency_s=config.scheduler.latency_s,
-                                   record_keypoints=config.journal.keypoints, stop_event=stop_event)
-        return engine.run()
+                                   controls, journal=journal, seed=seed, latency_s=config.scheduler.latency_s,
+                                   record_keypoints=config.journal.keypoints, stop_event=stop_event,
+                                   send_keypoints=config.osc.enabled and config.osc.keypoints)
+        _tempo_from_outside(config, controls, engine, stack)
+        idle = None
+        if config.preview.enabled:
+            from .preview import Preview
+
+            preview = stack.enter_context(Preview(controls, config.preview.fps))
+            engine.transport.subscribe(preview.on_event)
+            engine.frame_listeners.append(preview.on_frame)
+            idle = preview.draw
+        return engine.run(idle=idle, idle_s=1.0 / config.preview.fps)
+
+
+def _tempo_from_outside(config, controls, engine, stack: contextlib.ExitStack) -> None:
+    """MIDI clock in (``--clock-in``) and Ableton Link (``--link``), when asked for."""
+    if config.tempo.clock_in:
+        from .clock_in import ClockIn
+
+        clock_in = stack.enter_context(ClockIn(controls, config.tempo.clock_in, config.midi.api))
+        print(f"MIDI clock in: {clock_in.port_name}", file=sys.stderr)
+    if config.tempo.link:
+        from .link import LinkSync
+
+        link = stack.enter_context(LinkSync(controls))
+        engine.transport.subscribe(link.on_event)
+        print("Ableton Link: joined", file=sys.stderr)

@@ -6,7 +6,8 @@ machine (``benchmarks/bench_scheduler.py --gil-load``), whatever its priority. :
 the MIDI output, the MIDI clock, the OSC note output and a :class:`~rhythmicnet_live.live.scheduler.NoteScheduler`
 in a child process that does nothing else, and takes the same calls as the in-process scheduler
 (``schedule``, ``stop``, ``close``, ``records``) plus the clock's (``clock_start``, ``clock_stop``,
-``set_bpm``).
+``set_bpm``) and ``send_event`` for the transport's events: beat, tempo, style and keypoints go out as OSC when
+due, and a beat anchors the MIDI clock on its send time (due time less ``latency_s``), like the notes.
 
 ``time.monotonic()`` is one system-wide clock (CLOCK_MONOTONIC on Linux, mach time on macOS, QPC on Windows),
 so ``ScheduledNote.time_s`` means the same instant in both processes.
@@ -26,6 +27,7 @@ from typing import Any
 
 from ..errors import UserInputError
 from .scheduler import ScheduledNote, TimingRecord, check_note
+from .transport import BeatEvent, Event
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +45,7 @@ class SenderSpec:
     midi_clock: bool = False
     osc_host: str | None = None
     osc_port: int | None = None
+    osc_keypoints: bool = False
     latency_s: float = 0.0
     max_pending: int = 4096
     max_late_s: float = 0.05
@@ -55,6 +58,7 @@ class SenderSpec:
         return cls(midi_port=m.port if m.enabled else None, midi_api=m.api, midi_virtual=m.virtual,
                    midi_client_name=m.client_name, midi_clock=m.clock,
                    osc_host=o.host if o.enabled else None, osc_port=o.port if o.enabled else None,
+                   osc_keypoints=o.keypoints,
                    latency_s=s.latency_s, max_pending=s.max_pending, max_late_s=s.max_late_s)
 
 
@@ -62,13 +66,13 @@ def _child(spec: SenderSpec, commands, replies) -> None:
     """Child process main: open the outputs, then serve commands until "close" (which the watchdog also sends
     when the parent dies); every way out goes through stop, all notes off and closing the port."""
     from .midi_out import MidiClock, open_midi_output
-    from .osc_out import OscOutput
+    from .osc_out import EventSender, OscOutput
     from .scheduler import NoteScheduler
 
     try:
         midi = None if spec.midi_port is None else open_midi_output(
             spec.midi_port, spec.midi_api, spec.midi_virtual, spec.midi_client_name)
-        osc = None if spec.osc_host is None else OscOutput(spec.osc_host, spec.osc_port)
+        osc = None if spec.osc_host is None else OscOutput(spec.osc_host, spec.osc_port, spec.osc_keypoints)
     except UserInputError as err:
         replies.send(("error", str(err)))
         return
@@ -76,6 +80,7 @@ def _child(spec: SenderSpec, commands, replies) -> None:
     sched = NoteScheduler(sinks, latency_s=spec.latency_s, max_pending=spec.max_pending,
                           max_late_s=spec.max_late_s, realtime=spec.realtime).start()
     clock = MidiClock(midi) if (midi is not None and spec.midi_clock) else None
+    events = EventSender(osc, spec.latency_s) if osc is not None else None
     replies.send(("ready", midi.name if midi is not None else None))
     try:
         while True:
@@ -83,10 +88,12 @@ def _child(spec: SenderSpec, commands, replies) -> None:
             if command == "close":
                 break
             try:
-                _apply(command, args, sched, clock, replies)
+                _apply(command, args, sched, clock, events, spec.latency_s, replies)
             except Exception:  # one bad command must not end the sender
                 log.exception("sender: command %s failed", command)
     finally:
+        if events is not None:
+            events.close()
         if clock is not None:
             clock.stop()
         sched.close()
@@ -96,9 +103,15 @@ def _child(spec: SenderSpec, commands, replies) -> None:
             osc.close()
 
 
-def _apply(command: str, args: tuple, sched, clock, replies) -> None:
+def _apply(command: str, args: tuple, sched, clock, events, latency_s: float, replies) -> None:
     if command == "note":
         sched.schedule(ScheduledNote(*args))
+    elif command == "event":
+        (event,) = args
+        if clock is not None and isinstance(event, BeatEvent):  # the clock's quarter note leaves with the beat
+            clock.set_bpm(event.bpm, beat_at=event.due_s - latency_s)
+        if events is not None:
+            events.schedule(event)
     elif command == "stop":
         sched.stop()
     elif command == "clock_start" and clock is not None:
@@ -110,7 +123,8 @@ def _apply(command: str, args: tuple, sched, clock, replies) -> None:
     elif command == "stats":
         replies.send(("stats", ([(r.kind, r.due_s, r.sent_s) for r in sched.records()],
                                 {"late": sched.late, "dropped": sched.dropped,
-                                 "sink_errors": sched.sink_errors, "realtime": sched.realtime_ok})))
+                                 "sink_errors": sched.sink_errors, "realtime": sched.realtime_ok,
+                                 "osc_events": list(events.records) if events is not None else []})))
 
 
 def _child_main(spec: SenderSpec, commands, replies) -> None:
@@ -203,8 +217,13 @@ class SenderProcess:
         """See :meth:`MidiClock.set_bpm` (no effect without ``midi_clock``)."""
         self._put("set_bpm", (float(bpm), beat_at))
 
+    def send_event(self, event: Event) -> None:
+        """A transport event: OSC when due (beat, tempo, style, keypoints), and a beat anchors the MIDI clock."""
+        self._put("event", (event,))
+
     def stats(self, timeout_s: float = 10.0) -> tuple[list[TimingRecord], dict[str, Any]]:
-        """(timing records, counters: late, dropped, sink_errors, realtime) from the child's scheduler."""
+        """(timing records, counters: late, dropped, sink_errors, realtime, osc_events: (kind, due, sent) per
+        OSC event sent) from the child."""
         with self._lock:
             self._commands.put(("stats", ()), timeout=timeout_s)
             if not self._replies.poll(timeout_s):

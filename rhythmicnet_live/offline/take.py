@@ -94,7 +94,7 @@ def make_take(video: Path, out_dir: Path, config: Config | None = None, progress
     from .midi_file import write_take_midi
     from ..input.pose import cached_keypoints
     from .render import mux_video, render_wav
-    from ..analysis.rhythm import analyse
+    from ..analysis.rhythm import RhythmPipeline
 
     video = Path(video)
     if not video.is_file():
@@ -116,7 +116,7 @@ def make_take(video: Path, out_dir: Path, config: Config | None = None, progress
     if not (raw.conf > 0).any():
         raise UserInputError(f"no body found in {video}")
     processor, activation_name, min_bpm, max_bpm = config.analysis.activation_processor(config.tempo)
-    analysis = analyse(prepare(raw, FPS), processor, BeatTracker(min_bpm, max_bpm, FPS))
+    analysis = RhythmPipeline(processor, BeatTracker(min_bpm, max_bpm, FPS)).process_offline(prepare(raw, FPS))
     if analysis.num_bars < 1:
         raise UserInputError(f"found too few beats in {video} for a bar of music ({len(analysis.beats)} beats)")
     lap("rhythm")
