@@ -42,6 +42,7 @@ from ..generation.music import MusicGenerator
 from ..input.capture import Frame
 from ..input.keypoints import OnlineKeypoints
 from ..notes import STEPS_PER_BAR, STEPS_PER_BEAT, Note
+from . import osc_protocol as proto
 from .control import EngineControls
 from .scheduler import ScheduledNote
 from .transport import BarEvent, BeatEvent, Event, KeypointsEvent, NoteEvent, StyleEvent, TempoEvent, Transport
@@ -52,8 +53,6 @@ log = logging.getLogger(__name__)
 ABSENT_AFTER_S = 1.5
 #: GM pitches of the immediate accents a sudden move triggers: crash for a strong one, snare otherwise.
 CRASH, SNARE = 49, 38
-#: A known tempo (``--bpm``, ``/rhythmicnet/bpm``, tap, MIDI clock in, Link) lets the decoder move this much (share).
-KNOWN_TEMPO_RANGE = 0.04
 
 
 @dataclass
@@ -91,8 +90,9 @@ def thin(notes: list[Note], density: float, rng: np.random.Generator) -> list[No
 
 
 def known_tempo_tracker(bpm: float) -> BeatTracker:
-    """A decoder held within ``KNOWN_TEMPO_RANGE`` of ``bpm``: the tempo is known, the body gives the phase."""
-    return BeatTracker(bpm * (1 - KNOWN_TEMPO_RANGE), bpm * (1 + KNOWN_TEMPO_RANGE), FPS)
+    """A decoder held within ``KNOWN_TEMPO_TOLERANCE`` of ``bpm`` (known tempo: ``--bpm``, ``/rhythmicnet/bpm``,
+    tap, MIDI clock in, Link): the tempo is known, the body gives the phase."""
+    return BeatTracker(bpm * (1 - proto.KNOWN_TEMPO_TOLERANCE), bpm * (1 + proto.KNOWN_TEMPO_TOLERANCE), FPS)
 
 
 class PerformanceEngine:
