@@ -2,6 +2,7 @@
 machine's real interfaces): the dancer leads the session's tempo, and with the tempo lock the engine follows it."""
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -28,11 +29,16 @@ PEER = textwrap.dedent("""
          "--osc", f"127.0.0.1:{osc.port}", "--control-port", str(free_port()), "--no-journal-enabled", *FLAGS],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     peers, session = 0, []
-    while perform.poll() is None:
-        peers = max(peers, peer.numPeers())
-        session.append(peer.captureSessionState().tempo())
-        time.sleep(0.05)
-    osc.close()
+    try:
+        deadline = time.monotonic() + 120
+        while perform.poll() is None and time.monotonic() < deadline:
+            peers = max(peers, peer.numPeers())
+            session.append(peer.captureSessionState().tempo())
+            time.sleep(0.05)
+    finally:
+        if perform.poll() is None:
+            perform.kill()
+        osc.close()
     print(json.dumps({"code": perform.returncode, "err": perform.stderr.read()[-2000:], "peers": peers,
                       "session": session, "tempo": [a[0] for _, a in osc.received("/rhythmicnet/tempo")]}))
 """)
@@ -43,8 +49,11 @@ def in_private_network(session_bpm: float, *flags: str) -> dict:
         pytest.skip("unshare (util-linux) is needed for a private network namespace")
     script = PEER.replace("SESSION_BPM", repr(session_bpm)).replace("*FLAGS", ", ".join(map(repr, flags)) or "*()")
     setup = "ip link set lo up; ip link set lo multicast on; ip route add 224.0.0.0/4 dev lo"
+    # No JACK here (the engine runs with --no-midi): a private JACK server from another test is unreachable
+    # from inside the namespace.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JACK_")}
     result = subprocess.run(["unshare", "-rn", "sh", "-c", f'{setup} && exec "$0" -c "$1"', sys.executable, script],
-                            capture_output=True, text=True, timeout=240)
+                            capture_output=True, text=True, timeout=240, env=env)
     if result.returncode != 0 and "Operation not permitted" in result.stderr:
         pytest.skip(f"no private network namespace here: {result.stderr.strip()}")
     assert result.returncode == 0, result.stderr[-2000:]

@@ -4,8 +4,8 @@
 configured MIDI API (JACK, ALSA, CoreMIDI, Windows). The tempo is the least-squares slope of the last
 ``window`` ticks' times, taken from the MIDI system's own timestamps (rtmidi's delta times, stamped in its
 real-time thread, so a busy engine that polls late does not bend them; JACK stamps per audio period, which the
-fit over many ticks averages out); it is handed to :meth:`EngineControls.set_bpm` (the engine then holds that tempo within 4 % and the
-dancer's body gives the phase) whenever it moves by more than ``min_change``. Start and Continue start the
+fit over many ticks averages out); it is handed to :meth:`EngineControls.set_bpm` (the engine then holds that
+tempo within 4 % and the dancer's body gives the phase) whenever it moves by more than ``min_change``. Start and Continue start the
 performance, Stop stops it (all notes off).
 
 A polling thread reads the input queue every ``poll_s`` seconds rather than an rtmidi callback, which would run

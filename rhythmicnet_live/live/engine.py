@@ -4,7 +4,7 @@ Threads joined by bounded queues, none blocking another:
 
     capture ──frames (2)──> analysis ──bar requests (4)──> generation
                                │  pose, rhythm pipeline (keypoints, activation, HMM online, style)
-                               └──> transport (musical time) ──events──> sender process: notes, OSC, MIDI clock
+                               └──> transport (musical time) ──events──> sender process: notes, OSC, clock
                                                                       ├──> journal
                                                                       └──> preview window
     control (OSC server), MIDI clock in, Link ──> EngineControls ──> the engine's reactions
@@ -103,8 +103,8 @@ class PerformanceEngine:
     -> float`` and ``delay_s``). generator: ``music.MusicGenerator``; sender: ``sender.SenderProcess`` (notes,
     MIDI clock and OSC in a child process; it listens to the transport's events); journal: ``journal.JournalWriter``
     or None; latency_s: output latency the sender compensates (s); send_keypoints: OSC keypoints every frame;
-    clock: the transport's clock (monotonic seconds). ``transport`` and ``frame_listeners`` (called with each analysed frame, its pose xy (17, 2)
-    in pixels and conf (17,)) are public: the preview window listens to both.
+    clock: the transport's clock (monotonic seconds). ``transport`` and ``frame_listeners`` (called with each
+    analysed frame, its pose xy (17, 2) in pixels and conf (17,)) are public: the preview window listens to both.
     """
 
     def __init__(self, source, estimator, activation, generator: MusicGenerator, sender,
@@ -180,7 +180,8 @@ class PerformanceEngine:
     def _on_event(self, event: Event) -> None:
         """Every transport event: to the sender (OSC when due, the MIDI clock), the journal, then the engine's
         own reactions (bars to generate, notes to schedule)."""
-        if not isinstance(event, (NoteEvent, BarEvent)) and (self.send_keypoints or not isinstance(event, KeypointsEvent)):
+        to_sender = not isinstance(event, (NoteEvent, BarEvent))  # notes go through schedule(); bars are internal
+        if to_sender and (self.send_keypoints or not isinstance(event, KeypointsEvent)):
             self.sender.send_event(event)
         if self.journal is not None:
             self._journal(event)
