@@ -232,13 +232,10 @@ def build_control() -> dict:
     send = p.obj(f"udpsend {proto.DEFAULT_CONTROL_HOST} {proto.DEFAULT_CONTROL_PORT}", 15, 670)
     p.comment("every control above goes out here", 200, 670, 220)
 
-    p.comment("TRANSPORT  start / stop the performance; panic = all notes off now", 15, 80, 520, bold=True)
-    for i, address in enumerate((proto.START, proto.STOP, proto.PANIC)):
-        p.connect(p.message(address, 15 + 175 * i, 105), 0, send)
-    p.comment("TAP  click on every beat: tap tempo.  DOWNBEAT  click on a beat: this beat is one", 555, 80, 300,
-              lines=2)
-    for i, address in enumerate((proto.TAP, proto.DOWNBEAT)):
-        p.connect(p.message(address, 555 + 150 * i, 115), 0, send)
+    p.comment("TRANSPORT  start / stop the performance; panic = all notes off now; tap = tap tempo; "
+              "downbeat = this beat is one", 15, 80, 800, bold=True)
+    for i, address in enumerate((proto.START, proto.STOP, proto.PANIC, proto.TAP, proto.DOWNBEAT)):
+        p.connect(p.message(address, 15 + 160 * i, 105), 0, send)
 
     # Live settings: a header, a "loadmess set" that shows the engine default without sending it, the control,
     # then "prepend <address>" into udpsend.
@@ -278,19 +275,19 @@ def build_control() -> dict:
     p.connect(prepend, 0, send)
 
     lo, hi = proto.TEMPO_LIMITS
-    setting(f"KNOWN TEMPO  BPM ({lo:g}..{hi:g}) the tracker holds +-4%; 0 = follow the dancer", proto.BPM,
-            15, 440, "flonum", 0.0, minimum=0.0, maximum=hi)
+    setting(f"BPM  known tempo ({lo:g}..{hi:g}; the dancer gives the phase); 0 = follow the dancer", proto.BPM,
+            15, 440, "flonum", defaults.bpm or 0.0, minimum=0.0, maximum=hi)
 
     # Ping: the engine answers /rhythmicnet/pong to this host on PONG_PORT.
-    p.comment(f"PING  the engine replies {proto.PONG} to port {PONG_PORT}: the button flashes", 15, 575, 600,
+    p.comment(f"PING  the engine replies {proto.PONG} to port {PONG_PORT}: the button flashes", 15, 580, 600,
               bold=True)
-    p.connect(p.message(f"{proto.PING} {PONG_PORT}", 15, 600), 0, send)
-    pong_in = p.obj(f"udpreceive {PONG_PORT}", 285, 600)
-    pong = p.obj(f"route {proto.PONG}", 285, 635)
+    p.connect(p.message(f"{proto.PING} {PONG_PORT}", 15, 605), 0, send)
+    pong_in = p.obj(f"udpreceive {PONG_PORT}", 285, 605)
+    pong = p.obj(f"route {proto.PONG}", 285, 640)
     p.connect(pong_in, 0, pong)
-    flash = p.ui("button", 555, 635, 24, 24)
+    flash = p.ui("button", 555, 640, 24, 24)
     p.connect(pong, 0, flash)
-    p.comment("pong = the engine is alive", 585, 637, 200)
+    p.comment("pong = the engine is alive", 585, 642, 200)
     return p.to_json()
 
 

@@ -59,8 +59,8 @@
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
-					"patching_rect": [15.0, 80.0, 520.0, 20.0],
-					"text": "TRANSPORT  start / stop the performance; panic = all notes off now"
+					"patching_rect": [15.0, 80.0, 800.0, 20.0],
+					"text": "TRANSPORT  start / stop the performance; panic = all notes off now; tap = tap tempo; downbeat = this beat is one"
 				}
 			},
 			{
@@ -81,7 +81,7 @@
 					"numinlets": 2,
 					"numoutlets": 1,
 					"outlettype": [""],
-					"patching_rect": [190.0, 105.0, 133.0, 22.0],
+					"patching_rect": [175.0, 105.0, 133.0, 22.0],
 					"text": "/rhythmicnet/stop"
 				}
 			},
@@ -92,13 +92,35 @@
 					"numinlets": 2,
 					"numoutlets": 1,
 					"outlettype": [""],
-					"patching_rect": [365.0, 105.0, 140.0, 22.0],
+					"patching_rect": [335.0, 105.0, 140.0, 22.0],
 					"text": "/rhythmicnet/panic"
 				}
 			},
 			{
 				"box": {
 					"id": "obj-9",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"patching_rect": [495.0, 105.0, 126.0, 22.0],
+					"text": "/rhythmicnet/tap"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-10",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"patching_rect": [655.0, 105.0, 161.0, 22.0],
+					"text": "/rhythmicnet/downbeat"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-11",
 					"linecount": 2,
 					"maxclass": "comment",
 					"numinlets": 1,
@@ -142,7 +164,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-13",
+					"id": "obj-12",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -154,7 +176,7 @@
 			{
 				"box": {
 					"format": 6,
-					"id": "obj-14",
+					"id": "obj-13",
 					"maxclass": "flonum",
 					"maximum": 5.0,
 					"minimum": 0.05,
@@ -167,7 +189,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-15",
+					"id": "obj-14",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -178,7 +200,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-16",
+					"id": "obj-15",
 					"linecount": 2,
 					"maxclass": "comment",
 					"numinlets": 1,
@@ -189,7 +211,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-17",
+					"id": "obj-16",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -201,7 +223,7 @@
 			{
 				"box": {
 					"format": 6,
-					"id": "obj-18",
+					"id": "obj-17",
 					"maxclass": "flonum",
 					"maximum": 1.0,
 					"minimum": 0.0,
@@ -214,7 +236,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-19",
+					"id": "obj-18",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -225,7 +247,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-20",
+					"id": "obj-19",
 					"linecount": 2,
 					"maxclass": "comment",
 					"numinlets": 1,
@@ -236,7 +258,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-21",
+					"id": "obj-20",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -247,7 +269,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-22",
+					"id": "obj-21",
 					"maxclass": "toggle",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -258,7 +280,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-23",
+					"id": "obj-22",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -269,7 +291,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-24",
+					"id": "obj-23",
 					"linecount": 2,
 					"maxclass": "comment",
 					"numinlets": 1,
@@ -280,7 +302,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-25",
+					"id": "obj-24",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -291,7 +313,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-26",
+					"id": "obj-25",
 					"maxclass": "toggle",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -302,7 +324,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-27",
+					"id": "obj-26",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -313,7 +335,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-28",
+					"id": "obj-27",
 					"linecount": 2,
 					"maxclass": "comment",
 					"numinlets": 1,
@@ -324,7 +346,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-29",
+					"id": "obj-28",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -335,7 +357,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-30",
+					"id": "obj-29",
 					"maxclass": "toggle",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -346,7 +368,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-31",
+					"id": "obj-30",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -357,7 +379,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-32",
+					"id": "obj-31",
 					"linecount": 2,
 					"maxclass": "comment",
 					"numinlets": 1,
@@ -368,7 +390,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-33",
+					"id": "obj-32",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -379,7 +401,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-34",
+					"id": "obj-33",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -391,7 +413,7 @@
 			{
 				"box": {
 					"format": 6,
-					"id": "obj-35",
+					"id": "obj-34",
 					"maxclass": "flonum",
 					"maximum": 400.0,
 					"minimum": 20.0,
@@ -404,7 +426,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-36",
+					"id": "obj-38",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -416,7 +438,7 @@
 			{
 				"box": {
 					"format": 6,
-					"id": "obj-37",
+					"id": "obj-36",
 					"maxclass": "flonum",
 					"maximum": 400.0,
 					"minimum": 20.0,
@@ -429,7 +451,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-38",
+					"id": "obj-37",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -440,18 +462,18 @@
 			},
 			{
 				"box": {
-					"id": "obj-39",
+					"id": "obj-38",
 					"linecount": 2,
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
 					"patching_rect": [15.0, 440.0, 250.0, 34.0],
-					"text": "KNOWN TEMPO  BPM (20..400) the tracker holds +-4%; 0 = follow the dancer"
+					"text": "BPM  known tempo (20..400; the dancer gives the phase); 0 = follow the dancer"
 				}
 			},
 			{
 				"box": {
-					"id": "obj-40",
+					"id": "obj-39",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -463,7 +485,7 @@
 			{
 				"box": {
 					"format": 6,
-					"id": "obj-41",
+					"id": "obj-40",
 					"maxclass": "flonum",
 					"maximum": 400.0,
 					"minimum": 0.0,
@@ -476,7 +498,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-42",
+					"id": "obj-41",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -488,65 +510,65 @@
 			{
 				"box": {
 					"fontface": 1,
-					"id": "obj-43",
+					"id": "obj-42",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
-					"patching_rect": [15.0, 575.0, 600.0, 20.0],
+					"patching_rect": [15.0, 580.0, 600.0, 20.0],
 					"text": "PING  the engine replies /rhythmicnet/pong to port 9002: the button flashes"
 				}
 			},
 			{
 				"box": {
-					"id": "obj-44",
+					"id": "obj-43",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
 					"outlettype": [""],
-					"patching_rect": [15.0, 600.0, 168.0, 22.0],
+					"patching_rect": [15.0, 605.0, 168.0, 22.0],
 					"text": "/rhythmicnet/ping 9002"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-44",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"patching_rect": [285.0, 605.0, 119.0, 22.0],
+					"text": "udpreceive 9002"
 				}
 			},
 			{
 				"box": {
 					"id": "obj-45",
 					"maxclass": "newobj",
-					"numinlets": 1,
-					"numoutlets": 1,
-					"outlettype": [""],
-					"patching_rect": [285.0, 600.0, 119.0, 22.0],
-					"text": "udpreceive 9002"
-				}
-			},
-			{
-				"box": {
-					"id": "obj-46",
-					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 2,
 					"outlettype": ["", ""],
-					"patching_rect": [285.0, 635.0, 175.0, 22.0],
+					"patching_rect": [285.0, 640.0, 175.0, 22.0],
 					"text": "route /rhythmicnet/pong"
 				}
 			},
 			{
 				"box": {
-					"id": "obj-47",
+					"id": "obj-46",
 					"maxclass": "button",
 					"numinlets": 1,
 					"numoutlets": 1,
 					"outlettype": ["bang"],
 					"parameter_enable": 0,
-					"patching_rect": [555.0, 635.0, 24.0, 24.0]
+					"patching_rect": [555.0, 640.0, 24.0, 24.0]
 				}
 			},
 			{
 				"box": {
-					"id": "obj-48",
+					"id": "obj-47",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
-					"patching_rect": [585.0, 637.0, 200.0, 20.0],
+					"patching_rect": [585.0, 642.0, 200.0, 20.0],
 					"text": "pong = the engine is alive"
 				}
 			}
@@ -582,13 +604,19 @@
 			{
 				"patchline": {
 					"destination": ["obj-3", 0],
-					"source": ["obj-10", 0]
+					"source": ["obj-9", 0]
 				}
 			},
 			{
 				"patchline": {
 					"destination": ["obj-3", 0],
-					"source": ["obj-11", 0]
+					"source": ["obj-10", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-13", 0],
+					"source": ["obj-12", 0]
 				}
 			},
 			{
@@ -599,14 +627,14 @@
 			},
 			{
 				"patchline": {
-					"destination": ["obj-15", 0],
+					"destination": ["obj-3", 0],
 					"source": ["obj-14", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": ["obj-3", 0],
-					"source": ["obj-15", 0]
+					"destination": ["obj-17", 0],
+					"source": ["obj-16", 0]
 				}
 			},
 			{
@@ -617,14 +645,14 @@
 			},
 			{
 				"patchline": {
-					"destination": ["obj-19", 0],
+					"destination": ["obj-3", 0],
 					"source": ["obj-18", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": ["obj-3", 0],
-					"source": ["obj-19", 0]
+					"destination": ["obj-21", 0],
+					"source": ["obj-20", 0]
 				}
 			},
 			{
@@ -635,14 +663,14 @@
 			},
 			{
 				"patchline": {
-					"destination": ["obj-23", 0],
+					"destination": ["obj-3", 0],
 					"source": ["obj-22", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": ["obj-3", 0],
-					"source": ["obj-23", 0]
+					"destination": ["obj-25", 0],
+					"source": ["obj-24", 0]
 				}
 			},
 			{
@@ -653,14 +681,14 @@
 			},
 			{
 				"patchline": {
-					"destination": ["obj-27", 0],
+					"destination": ["obj-3", 0],
 					"source": ["obj-26", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": ["obj-3", 0],
-					"source": ["obj-27", 0]
+					"destination": ["obj-29", 0],
+					"source": ["obj-28", 0]
 				}
 			},
 			{
@@ -671,26 +699,38 @@
 			},
 			{
 				"patchline": {
-					"destination": ["obj-31", 0],
+					"destination": ["obj-3", 0],
 					"source": ["obj-30", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": ["obj-3", 0],
-					"source": ["obj-31", 0]
+					"destination": ["obj-34", 0],
+					"source": ["obj-33", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": ["obj-35", 0],
+					"destination": ["obj-32", 0],
 					"source": ["obj-34", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": ["obj-33", 0],
+					"destination": ["obj-36", 0],
 					"source": ["obj-35", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-32", 1],
+					"source": ["obj-36", 0]
+				}
+			},
+			{
+				"patchline": {
+					"destination": ["obj-37", 0],
+					"source": ["obj-32", 0]
 				}
 			},
 			{
@@ -707,14 +747,8 @@
 			},
 			{
 				"patchline": {
-					"destination": ["obj-38", 0],
-					"source": ["obj-33", 0]
-				}
-			},
-			{
-				"patchline": {
-					"destination": ["obj-3", 0],
-					"source": ["obj-38", 0]
+					"destination": ["obj-40", 0],
+					"source": ["obj-39", 0]
 				}
 			},
 			{
@@ -725,19 +759,19 @@
 			},
 			{
 				"patchline": {
-					"destination": ["obj-42", 0],
+					"destination": ["obj-3", 0],
 					"source": ["obj-41", 0]
 				}
 			},
 			{
 				"patchline": {
 					"destination": ["obj-3", 0],
-					"source": ["obj-42", 0]
+					"source": ["obj-43", 0]
 				}
 			},
 			{
 				"patchline": {
-					"destination": ["obj-3", 0],
+					"destination": ["obj-45", 0],
 					"source": ["obj-44", 0]
 				}
 			},
@@ -745,12 +779,6 @@
 				"patchline": {
 					"destination": ["obj-46", 0],
 					"source": ["obj-45", 0]
-				}
-			},
-			{
-				"patchline": {
-					"destination": ["obj-47", 0],
-					"source": ["obj-46", 0]
 				}
 			}
 		],

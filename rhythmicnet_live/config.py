@@ -120,9 +120,9 @@ class TempoConfig:
                                    "the body; use it when you know the song's tempo", flag="--bpm",
                              range=proto.TEMPO_LIMITS, commands=ALL)
     lock: bool = _opt(False, "hold the settled tempo instead of following the dancer", flag="--tempo-lock")
-    clock_in: str = _opt("", "follow the MIDI clock and Start/Stop of this MIDI output port (a DAW's)",
-                         flag="--clock-in")
-    link: bool = _opt(False, "join the Ableton Link session (the dancer leads; with tempo lock, the session)",
+    clock_in: str | None = _opt(None, "follow the MIDI clock and Start/Stop of this MIDI output port (a DAW's)",
+                                flag="--clock-in")
+    link: bool = _opt(False, "join the Ableton Link session (the dancer leads; with --tempo-lock, the session)",
                       flag="--link")
 
     @property
@@ -152,7 +152,7 @@ class AnalysisConfig:
 @dataclass
 class PreviewConfig:
     enabled: bool = _opt(False, "show the preview window (camera, skeleton, beat, tempo, bar)", flag="--preview")
-    fps: float = _opt(30.0, "preview window refresh rate (frames/s)", range=(1.0, 120.0))
+    fps: float = _opt(30.0, "preview window refresh rate (frames/s)", range=(1.0, 240.0))
 
 
 @dataclass
@@ -206,7 +206,7 @@ class Config:
 
         g, t = self.generation, self.tempo
         return EngineControls(temperature=g.temperature, density=g.density, drums=g.drums, piano=g.piano,
-                              tempo_lock=t.lock, tempo_min=t.min_bpm, tempo_max=t.max_bpm, bpm=t.bpm)
+                              tempo_lock=t.lock, tempo_min=lo, tempo_max=hi, bpm=t.bpm)
 
 
 def _fmt(value: Any) -> str:

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up everything rhythmicnet_live needs, idempotently: FluidSynth (apt-get; it renders take.wav), a Python 3.11
 # virtual environment in .venv with the package installed (editable), and with --dev the PyTorch/export/test
-# extras plus jackd2 (a real MIDI port for the tests). Versions come from constraints.txt. Safe to run again: it skips what is done.
+# extras plus jackd2 (a real MIDI port for the tests), Pure Data, jack-capture and Xvfb (real clients and the
+# preview window in the tests). Versions come from constraints.txt. Safe to run again: it skips what is done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DEV=0
@@ -11,6 +12,12 @@ need=()
 command -v fluidsynth >/dev/null || need+=(fluidsynth)
 if [ "$DEV" = 1 ]; then
   command -v jackd >/dev/null || need+=(jackd2)
+  # Real clients and the preview window in the tests: Pure Data, jack_capture (FluidSynth's audio), a virtual X
+  # server, and unshare/ip for the Ableton Link test's private network namespace.
+  command -v pd >/dev/null || need+=(puredata-core)
+  command -v jack_capture >/dev/null || need+=(jack-capture)
+  command -v Xvfb >/dev/null || need+=(xvfb)
+  command -v ip >/dev/null || need+=(iproute2)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   if command -v apt-get >/dev/null; then

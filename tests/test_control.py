@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import time
 
 import pytest
 from pythonosc.osc_bundle_builder import IMMEDIATELY, OscBundleBuilder
@@ -71,6 +72,23 @@ def test_control_messages_change_engine_controls_and_notify(served):
                                       "tempo_range", "temperature", "panic", "stop"]
     assert ("tempo_range", (80.0, 140.0)) in events and ("density", 0.25) in events
     assert server.rejected == 0 and server.handled == 12
+
+
+def test_known_tempo_tap_and_downbeat_messages(served):
+    controls, server, client, events = served
+    before = time.monotonic()
+    client.send(proto.BPM, 96.0)
+    client.send(proto.TAP)
+    client.send(proto.DOWNBEAT)
+    client.send(proto.BPM, 500.0)  # outside the tempo limits: rejected
+    assert client.ping() == proto.PONG
+    assert controls.bpm == 96.0 and server.rejected == 1
+    client.send(proto.BPM, 0.0)  # follow the dancer again
+    assert client.ping() == proto.PONG
+    assert controls.bpm is None
+    assert [e for e, _ in events] == ["bpm", "tap", "downbeat", "bpm"]
+    assert events[0] == ("bpm", 96.0) and events[-1] == ("bpm", None)
+    assert all(before <= value <= time.monotonic() for event, value in events if event in ("tap", "downbeat"))
 
 
 def test_malformed_messages_are_logged_ignored_and_the_server_still_answers(served, caplog):

@@ -23,7 +23,7 @@ SETTLE_BEATS = 4
 
 def start_perform(tmp_path, osc_port: int, *flags: str, control_port: int | None = None) -> subprocess.Popen:
     """``rhythmicnet-live perform --video CLIP`` to ``osc_port``, journal in ``tmp_path/takes``."""
-    cmd = [sys.executable, "-m", "rhythmicnet_live.cli", "perform", "--video", str(CLIP), "--osc",
+    cmd = [sys.executable, "-m", "rhythmicnet_live.cli", "-v", "perform", "--video", str(CLIP), "--osc",
            f"127.0.0.1:{osc_port}", "--control-port", str(control_port or free_port()),
            "--journal-dir", str(tmp_path / "takes"), "--midi-api", "jack", *flags]
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -181,3 +181,70 @@ def test_tap_tempo_and_downbeat_over_osc(tmp_path):
     one = min(beats, key=lambda b: abs(origin + b["t"] - said_one))  # "this beat is one"
     later = [b for b in beats if b["index"] > one["index"] + 1]  # announced after the downbeat message
     assert later and all(b["position_in_bar"] == (b["index"] - one["index"]) % 4 for b in later)
+
+
+class DawClock:
+    """A JACK MIDI output named ``port`` sending MIDI clock at ``bpm`` (24 per quarter note) on a thread, like a
+    DAW with MIDI clock sync out; ``send(status)`` sends Start, Stop... in between."""
+
+    def __init__(self, port: str, bpm: float) -> None:
+        import rtmidi
+        import threading
+
+        self._rt = rtmidi.MidiOut(rtapi=rtmidi.API_UNIX_JACK, name="daw")
+        self._rt.open_virtual_port(port)
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._tick = 60.0 / (bpm * 24)
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        from rhythmicnet_live.live.timing import try_realtime, wait_until
+
+        try_realtime()  # a DAW's clock thread is real-time: on a loaded machine a normal thread falls behind
+        next_tick = time.monotonic()
+        while not self._stop.is_set():
+            wait_until(next_tick)
+            self.send(0xF8)
+            next_tick += self._tick
+
+    def send(self, status: int) -> None:
+        with self._lock:
+            self._rt.send_message([status])
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._rt.close_port()
+        self._rt.delete()
+
+
+def test_clock_in_follows_a_daw_tempo_and_its_stop_and_start(jack_server, tmp_path):
+    osc = OscReceiver()
+    daw = DawClock(f"clock-out-{os.getpid()}", bpm=90.0)
+    try:
+        daw.send(0xFA)  # Start
+        process = start_perform(tmp_path, osc.port, "--no-midi", "--clock-in", f"clock-out-{os.getpid()}")
+        wait_for_beats(osc, 4, process)
+        while len(osc.received(proto.NOTE)) < 3 and process.poll() is None:
+            time.sleep(0.01)
+        daw.send(0xFC)  # Stop
+        time.sleep(0.3)
+        notes_at_stop, beats_at_stop = len(osc.received(proto.NOTE)), len(osc.received(proto.BEAT))
+        time.sleep(1.5)
+        notes_stopped = len(osc.received(proto.NOTE))
+        daw.send(0xFA)  # Start again
+        err = finish(process)
+    finally:
+        daw.close()
+        osc.close()
+    assert "MIDI clock in: daw:clock-out" in err
+    tempos = [args[0] for _, args in osc.received(proto.TEMPO)]
+    print(f"\nDAW at 90 BPM: tempo {np.round(tempos, 1).tolist()}")
+    # Held within 4 % of the clock (the grid follows the body within that); the dancer alone is at about 106.
+    # The median, since this test's own clock thread falls behind when the machine is overloaded.
+    assert len(tempos) >= 4 and 85.5 <= np.median(tempos) <= 94.5
+    assert notes_stopped == notes_at_stop  # Stop silences the engine
+    assert len(osc.received(proto.BEAT)) > beats_at_stop  # while the beat goes on
+    assert len(osc.received(proto.NOTE)) > notes_stopped  # Start brings the notes back

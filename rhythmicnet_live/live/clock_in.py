@@ -1,10 +1,11 @@
 """MIDI clock in: follow a DAW's tempo (24 Clock messages per quarter note) and its Start/Stop.
 
 ``--clock-in PORT`` opens an input connected to the DAW's MIDI output port named (or containing) PORT, on the
-configured MIDI API (JACK, ALSA, CoreMIDI, Windows). The tempo is the mean tick interval of the last
-``window`` ticks, timed by the MIDI system's own timestamps (rtmidi's delta times), so polling late does not
-bend it; it is handed to :meth:`EngineControls.set_bpm` (the engine then holds that tempo within 4 % and the
-dancer's body gives the phase) whenever it moves by more than ``min_change``. Start and Continue start the
+configured MIDI API (JACK, ALSA, CoreMIDI, Windows). The tempo is the least-squares slope of the last
+``window`` ticks' times, taken from the MIDI system's own timestamps (rtmidi's delta times, stamped in its
+real-time thread, so a busy engine that polls late does not bend them; JACK stamps per audio period, which the
+fit over many ticks averages out); it is handed to :meth:`EngineControls.set_bpm` (the engine then holds that
+tempo within 4 % and the dancer's body gives the phase) whenever it moves by more than ``min_change``. Start and Continue start the
 performance, Stop stops it (all notes off).
 
 A polling thread reads the input queue every ``poll_s`` seconds rather than an rtmidi callback, which would run
@@ -16,6 +17,8 @@ from __future__ import annotations
 import logging
 import threading
 from collections import deque
+
+import numpy as np
 
 import rtmidi
 
@@ -33,12 +36,13 @@ class ClockIn:
 
     Raises UserInputError when the MIDI API or the port is not there (the message lists the ports)."""
 
-    def __init__(self, controls: EngineControls, port: str, api: str | None = None, window: int = 48,
+    def __init__(self, controls: EngineControls, port: str, api: str | None = None, window: int = 96,
                  min_change: float = 0.005, poll_s: float = 0.002, client_name: str = "RhythmicNet-clock-in") -> None:
         self.controls = controls
         self.min_change, self.poll_s = min_change, poll_s
         self.bpm: float | None = None
-        self._intervals: deque[float] = deque(maxlen=window)
+        self._ticks: deque[float] = deque(maxlen=window)  # times (s) of the last ticks on the MIDI system's clock
+        self._now = 0.0  # the MIDI system's clock (s): rtmidi's delta times summed
         name, api_id = _api_id(None if api == "auto" else api)
         try:
             self._rt = rtmidi.MidiIn(rtapi=api_id, name=client_name)
@@ -55,22 +59,20 @@ class ClockIn:
         self._rt.open_port(index)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._since_clock = 0.0  # seconds since the last Clock (rtmidi delta times summed)
 
     def handle(self, status: int, delta_s: float) -> None:
-        """One message (its status byte) that arrived ``delta_s`` seconds after the previous message."""
-        self._since_clock += delta_s
+        """One message (its status byte) that arrived ``delta_s`` seconds after the previous one."""
+        self._now += delta_s
         if status == CLOCK:
-            if self._since_clock > 0:
-                self._intervals.append(self._since_clock)
-            self._since_clock = 0.0
-            if len(self._intervals) >= CLOCKS_PER_QUARTER:
-                bpm = 60.0 / (CLOCKS_PER_QUARTER * sum(self._intervals) / len(self._intervals))
+            self._ticks.append(self._now)
+            if len(self._ticks) > CLOCKS_PER_QUARTER and self._ticks[-1] > self._ticks[0]:
+                tick_s = np.polyfit(np.arange(len(self._ticks)), np.asarray(self._ticks), 1)[0]
+                bpm = 60.0 / (CLOCKS_PER_QUARTER * tick_s)
                 if self.bpm is None or abs(bpm / self.bpm - 1) > self.min_change:
                     self.bpm = bpm
                     self.controls.set_bpm(round(bpm, 2))
         elif status in (START, CONTINUE):
-            self._intervals.clear()
+            self._ticks.clear()
             self.controls.start()
         elif status == STOP:
             self.controls.stop()
@@ -78,9 +80,8 @@ class ClockIn:
     def _poll(self) -> None:
         while not self._stop.is_set():
             while (event := self._rt.get_message()) is not None:
-                message, delta_s = event
                 try:
-                    self.handle(message[0], delta_s)
+                    self.handle(event[0][0], event[1])
                 except ValueError as err:  # a tempo outside the engine's limits
                     log.warning("MIDI clock in: %s", err)
             self._stop.wait(self.poll_s)

@@ -4,7 +4,7 @@ Threads joined by bounded queues, none blocking another:
 
     capture ──frames (2)──> analysis ──bar requests (4)──> generation
                                │  pose, rhythm pipeline (keypoints, activation, HMM online, style)
-                               └──> transport (musical time) ──events──> sender process: notes, OSC, MIDI clock
+                               └──> transport (musical time) ──events──> sender process: notes, OSC, clock
                                                                       ├──> journal
                                                                       └──> preview window
     control (OSC server), MIDI clock in, Link ──> EngineControls ──> the engine's reactions
@@ -42,6 +42,7 @@ from ..generation.music import MusicGenerator
 from ..input.capture import Frame
 from ..input.keypoints import OnlineKeypoints
 from ..notes import STEPS_PER_BAR, STEPS_PER_BEAT, Note
+from . import osc_protocol as proto
 from .control import EngineControls
 from .scheduler import ScheduledNote
 from .transport import BarEvent, BeatEvent, Event, KeypointsEvent, NoteEvent, StyleEvent, TempoEvent, Transport
@@ -91,8 +92,9 @@ def thin(notes: list[Note], density: float, rng: np.random.Generator) -> list[No
 
 
 def known_tempo_tracker(bpm: float) -> BeatTracker:
-    """A decoder held within ``KNOWN_TEMPO_RANGE`` of ``bpm``: the tempo is known, the body gives the phase."""
-    return BeatTracker(bpm * (1 - KNOWN_TEMPO_RANGE), bpm * (1 + KNOWN_TEMPO_RANGE), FPS)
+    """A decoder held within ``KNOWN_TEMPO_TOLERANCE`` of ``bpm`` (known tempo: ``--bpm``, ``/rhythmicnet/bpm``,
+    tap, MIDI clock in, Link): the tempo is known, the body gives the phase."""
+    return BeatTracker(bpm * (1 - proto.KNOWN_TEMPO_TOLERANCE), bpm * (1 + proto.KNOWN_TEMPO_TOLERANCE), FPS)
 
 
 class PerformanceEngine:
@@ -103,8 +105,8 @@ class PerformanceEngine:
     -> float`` and ``delay_s``). generator: ``music.MusicGenerator``; sender: ``sender.SenderProcess`` (notes,
     MIDI clock and OSC in a child process; it listens to the transport's events); journal: ``journal.JournalWriter``
     or None; latency_s: output latency the sender compensates (s); send_keypoints: OSC keypoints every frame;
-    clock: the transport's clock (monotonic seconds). ``transport`` and ``frame_listeners`` (called with each analysed frame, its pose xy (17, 2)
-    in pixels and conf (17,)) are public: the preview window listens to both.
+    clock: the transport's clock (monotonic seconds). ``transport`` and ``frame_listeners`` (called with each
+    analysed frame, its pose xy (17, 2) in pixels and conf (17,)) are public: the preview window listens to both.
     """
 
     def __init__(self, source, estimator, activation, generator: MusicGenerator, sender,
@@ -180,7 +182,8 @@ class PerformanceEngine:
     def _on_event(self, event: Event) -> None:
         """Every transport event: to the sender (OSC when due, the MIDI clock), the journal, then the engine's
         own reactions (bars to generate, notes to schedule)."""
-        if not isinstance(event, (NoteEvent, BarEvent)) and (self.send_keypoints or not isinstance(event, KeypointsEvent)):
+        to_sender = not isinstance(event, (NoteEvent, BarEvent))  # notes go through schedule(); bars are internal
+        if to_sender and (self.send_keypoints or not isinstance(event, KeypointsEvent)):
             self.sender.send_event(event)
         if self.journal is not None:
             self._journal(event)

@@ -34,7 +34,7 @@ def perform_from_args(args) -> None:
         raise UserInputError("give --camera N or --video FILE (see perform --help)")
     activation, activation_name, config.tempo.min_bpm, config.tempo.max_bpm = \
         config.analysis.activation_processor(config.tempo)
-    config.tempo.bpm = None  # the range now holds the known tempo and the profile's prior
+    # The range now holds the profile's prior; a known tempo (--bpm) stays set: the transport holds it.
     stop = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())  # SIGTERM ends the performance cleanly
     try:

@@ -1,0 +1,81 @@
+"""Ableton Link with two peers, the engine and this test's, inside a private network namespace (never on the
+machine's real interfaces): the dancer leads the session's tempo, and with the tempo lock the engine follows it."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+link = pytest.importorskip("link", reason="Ableton Link's binding: pip install 'rhythmicnet-live[link]'")
+
+#: Runs inside the namespace: a Link peer at SESSION_BPM, then ``perform --link`` with FLAGS on the clip; prints
+#: the peer count and the session tempo the peer saw, and the tempo the engine reported over OSC, as JSON.
+PEER = textwrap.dedent("""
+    import json, subprocess, sys, time
+    sys.path.insert(0, "tests")
+    import link
+    from live_helpers import OscReceiver
+    from test_engine import CLIP, free_port
+
+    peer = link.Link(SESSION_BPM)
+    peer.enabled = True
+    osc = OscReceiver()
+    perform = subprocess.Popen(
+        [sys.executable, "-m", "rhythmicnet_live.cli", "perform", "--video", str(CLIP), "--no-midi", "--link",
+         "--osc", f"127.0.0.1:{osc.port}", "--control-port", str(free_port()), "--no-journal-enabled", *FLAGS],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    peers, session = 0, []
+    try:
+        deadline = time.monotonic() + 120
+        while perform.poll() is None and time.monotonic() < deadline:
+            peers = max(peers, peer.numPeers())
+            session.append(peer.captureSessionState().tempo())
+            time.sleep(0.05)
+    finally:
+        if perform.poll() is None:
+            perform.kill()
+        osc.close()
+    print(json.dumps({"code": perform.returncode, "err": perform.stderr.read()[-2000:], "peers": peers,
+                      "session": session, "tempo": [a[0] for _, a in osc.received("/rhythmicnet/tempo")]}))
+""")
+
+
+def in_private_network(session_bpm: float, *flags: str) -> dict:
+    if shutil.which("unshare") is None:
+        pytest.skip("unshare (util-linux) is needed for a private network namespace")
+    script = PEER.replace("SESSION_BPM", repr(session_bpm)).replace("*FLAGS", ", ".join(map(repr, flags)) or "*()")
+    setup = "ip link set lo up; ip link set lo multicast on; ip route add 224.0.0.0/4 dev lo"
+    # No JACK here (the engine runs with --no-midi): a private JACK server from another test is unreachable
+    # from inside the namespace.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JACK_")}
+    result = subprocess.run(["unshare", "-rn", "sh", "-c", f'{setup} && exec "$0" -c "$1"', sys.executable, script],
+                            capture_output=True, text=True, timeout=240, env=env)
+    if result.returncode != 0 and "Operation not permitted" in result.stderr:
+        pytest.skip(f"no private network namespace here: {result.stderr.strip()}")
+    assert result.returncode == 0, result.stderr[-2000:]
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    assert out["code"] == 0, out["err"]
+    return out
+
+
+def test_the_dancer_leads_the_link_session_tempo():
+    out = in_private_network(120.0)
+    tempo, session = out["tempo"], out["session"]
+    print(f"\nengine tempo {[round(t, 1) for t in tempo]}; session tempo at the end {session[-1]:.2f}")
+    assert out["peers"] >= 1
+    assert session[0] == pytest.approx(120.0) and len(tempo) >= 4
+    assert abs(session[-1] / tempo[-1] - 1) < 0.03  # the session took the dancer's tempo (about 106)
+    assert session[-1] < 112
+
+
+def test_with_the_tempo_lock_the_engine_follows_the_link_session():
+    out = in_private_network(92.0, "--tempo-lock")
+    tempo, session = out["tempo"], out["session"]
+    print(f"\nsession at 92 BPM: engine tempo {[round(t, 1) for t in tempo]}")
+    assert out["peers"] >= 1 and len(tempo) >= 4
+    assert all(s == pytest.approx(92.0) for s in session)  # the engine never moved the session
+    assert all(92.0 * 0.95 <= t <= 92.0 * 1.05 for t in tempo[1:])  # the dancer alone is at about 106
