@@ -125,39 +125,6 @@
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
-					"patching_rect": [555.0, 80.0, 300.0, 34.0],
-					"text": "TAP  click on every beat: tap tempo.  DOWNBEAT  click on a beat: this beat is one"
-				}
-			},
-			{
-				"box": {
-					"id": "obj-10",
-					"maxclass": "message",
-					"numinlets": 2,
-					"numoutlets": 1,
-					"outlettype": [""],
-					"patching_rect": [555.0, 115.0, 126.0, 22.0],
-					"text": "/rhythmicnet/tap"
-				}
-			},
-			{
-				"box": {
-					"id": "obj-11",
-					"maxclass": "message",
-					"numinlets": 2,
-					"numoutlets": 1,
-					"outlettype": [""],
-					"patching_rect": [705.0, 115.0, 161.0, 22.0],
-					"text": "/rhythmicnet/downbeat"
-				}
-			},
-			{
-				"box": {
-					"id": "obj-12",
-					"linecount": 2,
-					"maxclass": "comment",
-					"numinlets": 1,
-					"numoutlets": 0,
 					"patching_rect": [15.0, 145.0, 250.0, 34.0],
 					"text": "TEMPERATURE  sampling temperature (0.05..5.0): higher = wilder"
 				}
@@ -426,7 +393,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-38",
+					"id": "obj-35",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -735,13 +702,7 @@
 			},
 			{
 				"patchline": {
-					"destination": ["obj-37", 0],
-					"source": ["obj-36", 0]
-				}
-			},
-			{
-				"patchline": {
-					"destination": ["obj-33", 1],
+					"destination": ["obj-3", 0],
 					"source": ["obj-37", 0]
 				}
 			},

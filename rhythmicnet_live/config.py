@@ -205,6 +205,7 @@ class Config:
         from .live.control import EngineControls
 
         g, t = self.generation, self.tempo
+        lo, hi = t.search_range
         return EngineControls(temperature=g.temperature, density=g.density, drums=g.drums, piano=g.piano,
                               tempo_lock=t.lock, tempo_min=lo, tempo_max=hi, bpm=t.bpm)
 
