@@ -33,9 +33,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
 import mido
+import numpy as np
 
 from ..errors import UserInputError
-from ..notes import DRUM_CHANNEL, PIANO_CHANNEL
+from ..notes import DRUM_CHANNEL, PIANO_CHANNEL, Note
+from ..offline.midi_file import MAX_BEAT_S, seconds_to_steps, take_midi
 from .osc_out import track_of
 
 if TYPE_CHECKING:
@@ -44,7 +46,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 JOURNAL_VERSION = 1
-TICKS_PER_BEAT = 480
 DEFAULT_BPM = 120.0
 
 
@@ -210,82 +211,38 @@ def read_journal(path: str | os.PathLike) -> Journal:
     return Journal(header=records[0], events=records[1:], truncated=truncated, skipped=skipped)
 
 
-class _TempoMap:
-    """Seconds -> MIDI ticks through a piecewise-constant tempo (bpm changes at given seconds)."""
-
-    def __init__(self, changes: list[tuple[float, float]]) -> None:
-        self.segments: list[tuple[float, float, float]] = []  # (start_s, start_tick, bpm)
-        tick = 0.0
-        for i, (start, bpm) in enumerate(changes):
-            if i:
-                prev_start, prev_tick, prev_bpm = self.segments[-1]
-                tick = prev_tick + (start - prev_start) * prev_bpm / 60.0 * TICKS_PER_BEAT
-            self.segments.append((start, tick, bpm))
-
-    def ticks(self, seconds: float) -> int:
-        seg = self.segments[0]
-        for s in self.segments:
-            if s[0] <= seconds:
-                seg = s
-            else:
-                break
-        start, tick, bpm = seg
-        return int(round(tick + (seconds - start) * bpm / 60.0 * TICKS_PER_BEAT))
+def journal_beat_grid(journal: Journal) -> np.ndarray:
+    """Beat times (s, from 0) for the journal's tempo map: the performance's own beats (beat records), preceded by
+    beats that fill the time from 0 (none longer than MAX_BEAT_S); without two beats, a grid at the tempo records'
+    tempi (120 BPM without any) long enough for every note."""
+    beats = np.unique([e["t"] for e in journal.of_type("beat") if e["t"] > 0])
+    beats = beats[np.concatenate([[True], np.diff(beats) > 1e-3])] if len(beats) else beats
+    if len(beats) < 2:
+        end = max([e["t"] + e.get("duration", 0.0) for e in journal.events if "t" in e] + [0.0]) + 2.0
+        tempos = sorted((max(0.0, e["t"]), float(e["bpm"])) for e in journal.of_type("tempo") if e.get("bpm", 0) > 0)
+        grid, t = [], 0.0
+        while t <= end:
+            grid.append(t)
+            t += 60.0 / next((bpm for start, bpm in reversed(tempos) if start <= t), tempos[0][1] if tempos else DEFAULT_BPM)
+        return np.asarray(grid + [t])
+    lead = int(np.ceil(beats[0] / MAX_BEAT_S))
+    return np.concatenate([np.linspace(0.0, beats[0], lead + 1)[:-1], beats])
 
 
 def journal_to_midi(journal: Journal | str | os.PathLike, out_path: str | os.PathLike | None = None) -> mido.MidiFile:
-    """The journal's notes as a type-1 MIDI file (480 ticks per quarter): a tempo track with the tempo
-    records as set_tempo events (120 BPM if there are none), a "Drums" track on channel 10 and a "Piano"
-    track on channel 1. Note times keep their seconds exactly (up to a tick). Written to ``out_path`` if given."""
+    """The journal's notes as a type-1 MIDI file through the take writer (:func:`~rhythmicnet_live.offline.midi_file.take_midi`):
+    the performance's beats are the tempo map (:func:`journal_beat_grid`), drums on channel 10, piano on channel 1.
+    Note times keep their seconds (up to a tick). Written to ``out_path`` if given."""
     if not isinstance(journal, Journal):
         journal = read_journal(journal)
-    tempos = sorted((max(0.0, e["t"]), float(e["bpm"])) for e in journal.of_type("tempo") if e.get("bpm", 0) > 0)
-    if not tempos or tempos[0][0] > 0:
-        tempos.insert(0, (0.0, tempos[0][1] if tempos else DEFAULT_BPM))
-    changes: list[tuple[float, float]] = []
-    for t, bpm in tempos:
-        if changes and t == changes[-1][0]:
-            changes[-1] = (t, bpm)
-        else:
-            changes.append((t, bpm))
-    tmap = _TempoMap(changes)
-
-    midi = mido.MidiFile(type=1, ticks_per_beat=TICKS_PER_BEAT)
-    meta = mido.MidiTrack()
-    meta.append(mido.MetaMessage("track_name", name="rhythmicnet_live take", time=0))
-    last = 0
-    for t, bpm in changes:
-        tick = tmap.ticks(t)
-        meta.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm), time=tick - last))
-        last = tick
-    meta.append(mido.MetaMessage("end_of_track", time=0))
-    midi.tracks.append(meta)
-
-    for name, channel in (("Drums", DRUM_CHANNEL), ("Piano", PIANO_CHANNEL)):
-        track_key = name.lower()
-        notes = sorted(
-            (tmap.ticks(max(0.0, e["t"])), tmap.ticks(max(0.0, e["t"]) + e["duration"]), int(e["pitch"]),
-             max(1, min(127, int(e["velocity"]))))
-            for e in journal.of_type("note") if e.get("track") == track_key
-        )
-        next_on: dict[int, int] = {}  # pitch -> tick of the next note-on: a retrigger ends the note before
-        events: list[tuple[int, int, mido.Message]] = []  # (tick, order: offs first, message)
-        for on_tick, off_tick, pitch, vel in reversed(notes):
-            off_tick = max(min(off_tick, next_on.get(pitch, off_tick)), on_tick + 1)
-            next_on[pitch] = on_tick
-            events.append((on_tick, 1, mido.Message("note_on", channel=channel, note=pitch, velocity=vel)))
-            events.append((off_tick, 0, mido.Message("note_off", channel=channel, note=pitch, velocity=0)))
-        events.sort(key=lambda x: (x[0], x[1]))
-        track = mido.MidiTrack()
-        track.append(mido.MetaMessage("track_name", name=name, time=0))
-        if channel == PIANO_CHANNEL:
-            track.append(mido.Message("program_change", channel=channel, program=0, time=0))
-        last = 0
-        for tick, _, msg in events:
-            track.append(msg.copy(time=tick - last))
-            last = tick
-        track.append(mido.MetaMessage("end_of_track", time=0))
-        midi.tracks.append(track)
+    grid = journal_beat_grid(journal)
+    notes = []
+    for e in journal.of_type("note"):
+        start = max(0.0, e["t"])
+        on, off = seconds_to_steps(np.array([start, start + e["duration"]]), grid)
+        notes.append(Note(e["track"], int(e["pitch"]), max(1, min(127, int(e["velocity"]))), float(on),
+                          float(off - on)))
+    midi = take_midi(notes, grid)
     if out_path is not None:
         midi.save(out_path)
     return midi

@@ -40,12 +40,20 @@ def seconds_to_steps(seconds: np.ndarray | float, beat_times: np.ndarray) -> np.
 
 
 def write_take_midi(notes: list[Note], beat_times, path: Path) -> Path:
-    """Write ``notes`` (steps from the take start) to a type-1 MIDI file whose tempo map follows ``beat_times``.
+    """Write :func:`take_midi` of ``notes`` and ``beat_times`` to ``path`` (folders created); returns ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    take_midi(notes, beat_times).save(str(path))
+    return path
+
+
+def take_midi(notes: list[Note], beat_times) -> mido.MidiFile:
+    """``notes`` (steps from the take start) as a type-1 MIDI file whose tempo map follows ``beat_times``.
 
     beat_times: seconds of each beat on the media's clock (step 0 is beat 0 at beat_times[0]). The file's time 0
     is media time 0: a lead-in (whole beats at a slow tempo) fills the time before the first beat, so a take
     rendered from this file lines up with its video from the first frame. One track per note track, on the
-    track's channel (drums 10, piano 1). Returns ``path``.
+    track's channel (drums 10, piano 1); a note still sounding when its pitch starts again is ended there.
     """
     beats = np.asarray(beat_times, dtype=float)
     if len(beats) < 2 or np.any(np.diff(beats) <= 0):
@@ -74,9 +82,12 @@ def write_take_midi(notes: list[Note], beat_times, path: Path) -> Path:
         channel = chosen[0].channel
         if track in TRACK_PROGRAMS:
             events.append((0, mido.Message("program_change", channel=channel, program=TRACK_PROGRAMS[track])))
-        for n in chosen:
+        next_on: dict[int, int] = {}  # pitch -> tick of its next note-on (the notes are walked backwards)
+        for n in sorted(chosen, key=lambda n: n.step, reverse=True):
             on = max(0, lead + int(round(n.step * TICKS_PER_STEP)))
             off = max(on + 1, lead + int(round((n.step + n.duration) * TICKS_PER_STEP)))
+            off = max(on + 1, min(off, next_on.get(int(n.pitch), off)))
+            next_on[int(n.pitch)] = on
             vel = int(np.clip(n.velocity, 1, 127))
             events.append((on, mido.Message("note_on", channel=channel, note=int(n.pitch), velocity=vel)))
             events.append((off, mido.Message("note_off", channel=channel, note=int(n.pitch), velocity=0)))
@@ -84,10 +95,7 @@ def write_take_midi(notes: list[Note], beat_times, path: Path) -> Path:
         midi_track.append(mido.MetaMessage("track_name", name=track, time=0))
         _delta(midi_track, events)
         mid.tracks.append(midi_track)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    mid.save(str(path))
-    return path
+    return mid
 
 
 def _delta(track: mido.MidiTrack, events: list[tuple[int, mido.Message]]) -> None:
