@@ -16,6 +16,7 @@ from pythonosc.osc_server import ThreadingOSCUDPServer
 from pythonosc.udp_client import SimpleUDPClient
 
 from rhythmicnet_live.analysis.activation import KinematicActivation
+from rhythmicnet_live.analysis.beat_model import ModelActivation
 from rhythmicnet_live.analysis.profile import (CalibratedActivation, KinematicFeatures, LinearHead, Profile,
                                                f_measure, head_activation)
 from rhythmicnet_live.input.keypoints import Keypoints, prepare
@@ -137,22 +138,27 @@ def test_a_new_profile_replaces_the_old_one_completely(tmp_path):
     assert sorted(p.name for p in folder.iterdir()) == sorted(["profile.json", new["head_file"], new["session_file"]])
 
 
-def test_the_head_online_equals_offline():
-    """Frame by frame the calibrated activation equals the offline one (offset 0), for a base without delay."""
+@pytest.mark.parametrize("base", [KinematicActivation, ModelActivation])
+def test_the_head_online_equals_offline(base):
+    """Frame by frame the calibrated activation equals the offline one (offset 0), ``delay`` frames late."""
     xy = prepare(Keypoints.from_array(np.load(DANCE)[:200].astype(np.float32), 30.0)).xy
     rng = np.random.default_rng(0)
     width = 12 * (2 + 21)
     head = LinearHead(12, rng.normal(0, 0.3, width), -1.0, rng.normal(0, 0.1, width), np.ones(width))
-    profile = Profile("t", "kinematic", None, head, 0.0, 0.0, 1.0, "hips", 1.0, 60.0, 180.0)
-    calibrated = CalibratedActivation(KinematicActivation(), profile)
+
+    def profile(offset_s: float) -> Profile:
+        return Profile("t", "kinematic", None, head, offset_s, 0.0, 1.0, "hips", 1.0, 60.0, 180.0)
+
+    calibrated = CalibratedActivation(base(), profile(0.0))
+    delay = calibrated.delay
     online = np.array([calibrated.process_online(frame) for frame in xy])
-    base = KinematicActivation().process_offline(xy)
-    offline = head_activation(head, base, KinematicFeatures().process_offline(xy))
-    assert np.allclose(online, offline, equal_nan=True)
-    assert np.array_equal(np.isnan(online), np.isnan(base))
-    shifted = CalibratedActivation(KinematicActivation(), Profile("t", "kinematic", None, head, 0.1, 0.0, 1.0, "hips",
-                                                                  1.0, 60.0, 180.0))
-    assert shifted.delay_s == pytest.approx(-0.1)
+    plain = base().process_offline(xy)
+    offline = head_activation(head, plain, KinematicFeatures().process_offline(xy))
+    assert np.isnan(online[:delay]).all()
+    assert np.allclose(online[delay:], offline[:len(xy) - delay], atol=1e-5, equal_nan=True)
+    assert np.array_equal(np.isnan(online[delay:]), np.isnan(plain[:len(xy) - delay]))
+    shifted = CalibratedActivation(base(), profile(0.1))
+    assert shifted.delay_s == pytest.approx(delay / 30.0 - 0.1)
     assert np.allclose(shifted.process_offline(xy)[3:], offline[:-3], equal_nan=True)  # 0.1 s = 3 frames later
 
 

@@ -527,6 +527,7 @@ class CalibratedActivation:
         self.base.reset()
         self.kinematics = KinematicFeatures()
         self.pending: deque[np.ndarray] = deque(maxlen=self.delay + 1)
+        self.frames = 0
         width = 2 + len(KINEMATIC_NAMES)
         self.rows: deque[np.ndarray] = deque([np.zeros(width)] * self.head.window, maxlen=self.head.window)
 
@@ -536,6 +537,9 @@ class CalibratedActivation:
             self.reset()
         self.pending.append(self.kinematics.step(np.asarray(xy, np.float32)))
         activation = self.base.process_online(xy)
+        self.frames += 1
+        if self.frames <= self.delay:  # the base reports nothing yet: no frame before frame 0 enters the window
+            return float("nan")
         self.rows.appendleft(frame_inputs(np.array([activation]), self.pending[0][None])[0])
         if not np.isfinite(activation):
             return float("nan")
