@@ -9,9 +9,10 @@ and the time of every click they danced to (seconds, the keypoints' clock). ``fi
   body parts, in torso lengths per frame x 10), fitted with numpy (Newton steps, L2) to fire on the clicks;
 * ``offset_s``: seconds added to the decoded beats, the timing left after the head, measured by decoding
   each part of the session with a head fitted on the other parts (cross-fitting), online, like on stage;
-* ``dancer_offset_s`` and ``level`` / ``marker``: the dancer's own timing and metrical level, measured on the
-  body part whose movement locks best to the clicks (0.5 = half time, 1 = on the beat, 2 = double time);
-  ``dancer_offset_s`` is when that part's peak speed comes, against the beat;
+* ``timing_offset_s``: the dancer's timing against the beat as the general model sees it (its online beats
+  minus the clicks, median, s; negative = early);
+* ``level`` / ``marker`` / ``locking``: the metrical level the movement follows (0.5 = half time, 1 = on the
+  beat, 2 = double time), the body part that marks it best, and how consistently (``movement_locking``);
 * ``min_bpm`` / ``max_bpm``: the tempo prior, the session's tempi widened by half an octave each way.
 
 At run time ``CalibratedActivation`` wraps the base activation (same interface: ``process_offline``,
@@ -231,52 +232,50 @@ def prepare_session(session: Session, base) -> PreparedSession:
 # ---- what the session says about the dancer -----------------------------------------------------------------
 @dataclass
 class Locking:
-    """How the body part that follows the clicks best moves against them.
+    """How the movement follows the clicks.
 
-    marker: the body part; level: the period of its vertical movement in clicks (0.5 = half time, 1 = every
-    click, 2 = double time); strength: mean resultant length of its per-cycle phase (0 = none, 1 = the same
-    phase every cycle); p_value: Rayleigh test of that phase consistency (small = it follows the click).
+    level: the metrical level it follows best (0.5 = half time, 1 = every click, 2 = double time);
+    marker: the body part that marks it best; z: the mean Rayleigh z over all features (base activation and
+    kinematics) at that level, the consistency of their phase from cycle to cycle (about 1 for no locking).
     """
 
-    marker: str
     level: float
-    strength: float
-    p_value: float
+    marker: str
+    z: float
 
 
-def rayleigh_p(n: int, r: float) -> float:
-    """p-value of the Rayleigh test for ``n`` unit vectors with mean resultant length ``r`` (Zar 1999)."""
-    z = n * r * r
-    return float(min(1.0, np.exp(np.sqrt(1 + 4 * n + 4 * (n * n - z * n)) - (1 + 2 * n))))
+def rayleigh_z(values: np.ndarray, position: np.ndarray) -> np.ndarray:
+    """Rayleigh z = n R^2 per column of ``values`` (N, F): n cycles (integer part of ``position``, in cycles),
+    R the mean resultant length of each cycle's phase of the column at the cycle's frequency."""
+    cycle = np.floor(position).astype(int)
+    cycle -= cycle.min()
+    e = np.exp(2j * np.pi * position)
+    frames = np.bincount(cycle)
+    z = np.zeros(values.shape[1])
+    for f, column in enumerate(values.T):
+        sums = np.bincount(cycle, weights=(column * e).real) + 1j * np.bincount(cycle, weights=(column * e).imag)
+        vectors = sums[(frames >= 4) & (np.abs(sums) > 1e-9)]
+        if len(vectors) >= 8:
+            z[f] = len(vectors) * float(np.abs(np.mean(vectors / np.abs(vectors)))) ** 2
+    return z
 
 
-def movement_locking(prepared: PreparedSession, rate: float = 1.0) -> tuple[Locking, float]:
-    """The body part and metrical level whose vertical velocity keeps the steadiest phase against the clicks.
-
-    For every cycle (a click, two clicks at level 0.5, half a click at level 2) the phase of the part's
-    vertical velocity at that cycle's frequency is one unit vector; the Rayleigh test says how consistent they are.
-    """
+def movement_locking(prepared: PreparedSession, rate: float = 1.0) -> Locking:
+    """How consistently the movement's phase follows clicks at ``rate`` x their tempo, at each metrical level."""
     n = len(prepared.xy)
     beat = np.interp(np.arange(n), prepared.clicks, np.arange(len(prepared.clicks)), left=np.nan, right=np.nan) \
         if len(prepared.clicks) > 1 else np.full(n, np.nan)
     inside = np.isfinite(beat) & (prepared.segment >= 0)
-    best, best_z = Locking("none", 1.0, 0.0, 1.0), -1.0
-    for i, part in enumerate(BODY_PARTS):
-        velocity = prepared.kinematics[inside, 3 * i + 1]
-        for level in LEVELS:
-            position = beat[inside] * level * rate
-            cycle = np.floor(position).astype(int)
-            sums = np.bincount(cycle - cycle.min(), weights=velocity * np.exp(2j * np.pi * position).real) \
-                + 1j * np.bincount(cycle - cycle.min(), weights=velocity * np.exp(2j * np.pi * position).imag)
-            frames = np.bincount(cycle - cycle.min())
-            vectors = sums[(frames >= 4) & (np.abs(sums) > 1e-9)]
-            if len(vectors) < 8:
-                continue
-            r = float(np.abs(np.mean(vectors / np.abs(vectors))))
-            z = len(vectors) * r * r
-            if z > best_z:
-                best, best_z = Locking(part, level, r, rayleigh_p(len(vectors), r)), z
-    return best, best_z
+    if inside.sum() < 8:
+        return Locking(1.0, "none", 0.0)
+    values = np.column_stack([np.nan_to_num(prepared.activation), prepared.kinematics])[inside]
+    best = Locking(1.0, "none", 0.0)
+    for level in LEVELS:
+        z = rayleigh_z(values, beat[inside] * level * rate)
+        if z.mean() > best.z:
+            part = list(BODY_PARTS)[int(np.argmax(z[1:])) // 3]
+            best = Locking(level, part, float(z.mean()))
+    return best
 
 
 def f_measure(reference: np.ndarray, estimated: np.ndarray, window: float = 0.07) -> float:
@@ -344,12 +343,12 @@ class Profile:
 
 
 #: A session below these is refused (nothing is written): share of frames with a body, movement (median
-#: displacement of the joints over 0.2 s, torso lengths), clicks danced to, Rayleigh z of the best locking
-#: (at the click's tempo, and against the best of six wrong tempi).
+#: displacement of the joints over 0.2 s, torso lengths), clicks danced to, and the movement's phase consistency
+#: at the click's tempo against the best of six wrong tempi (``Locking.z``).
 MIN_BODY_SHARE = 0.6
 MIN_MOVEMENT = 0.03
 MIN_CLICKS = 16
-MIN_LOCKING_Z = 5.0
+MIN_LOCKING_RATIO = 1.25
 WRONG_RATES = (0.71, 0.79, 0.87, 1.13, 1.27, 1.41)  # tempo ratios the movement must follow less well than the click
 WINDOW = 12  # frames of the head's causal window (0.4 s)
 
@@ -377,12 +376,11 @@ def check_session(prepared: PreparedSession) -> tuple[dict, Locking]:
     n_clicks = int(np.sum((prepared.clicks >= 0) & (prepared.clicks < len(prepared.xy))))
     if n_clicks < MIN_CLICKS:
         raise UserInputError(f"calibration refused: only {n_clicks} clicks danced to, need {MIN_CLICKS}")
-    locking, z = movement_locking(prepared)
-    wrong = max(movement_locking(prepared, rate)[1] for rate in WRONG_RATES)
-    if z < MIN_LOCKING_Z or z < 1.2 * wrong:
-        raise UserInputError(f"calibration refused: the movement does not follow the click (best: {locking.marker}, "
-                             f"Rayleigh z {z:.1f} at the click's tempo, {wrong:.1f} at a wrong tempo; need "
-                             f"{MIN_LOCKING_Z:g} and 1.2x)")
+    locking = movement_locking(prepared)
+    wrong = max(movement_locking(prepared, rate).z for rate in WRONG_RATES)
+    if locking.z < MIN_LOCKING_RATIO * wrong:
+        raise UserInputError(f"calibration refused: the movement does not follow the click (phase consistency "
+                             f"{locking.z:.2f} at its tempo, {wrong:.2f} at a wrong tempo; need {MIN_LOCKING_RATIO:g}x)")
     return {"body_share": round(share, 3), "movement": round(moved, 4), "clicks": n_clicks}, locking
 
 
@@ -458,7 +456,7 @@ def fit_profile(name: str, session: Session, base, activation_name: str, model_s
     head = fit_head(rows, targets, body & (folds >= 0), window)
     return Profile(name=name, activation=activation_name, model_sha256=model_sha256, head=head,
                    offset_s=round(offset_s, 4), timing_offset_s=round(timing, 4), level=locking.level,
-                   marker=locking.marker, locking=round(locking.strength, 3), min_bpm=min_bpm, max_bpm=max_bpm,
+                   marker=locking.marker, locking=round(locking.z, 3), min_bpm=min_bpm, max_bpm=max_bpm,
                    session=checks, created=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
 
 
@@ -529,6 +527,7 @@ class CalibratedActivation:
         self.base.reset()
         self.kinematics = KinematicFeatures()
         self.pending: deque[np.ndarray] = deque(maxlen=self.delay + 1)
+        self.frames = 0
         width = 2 + len(KINEMATIC_NAMES)
         self.rows: deque[np.ndarray] = deque([np.zeros(width)] * self.head.window, maxlen=self.head.window)
 
@@ -538,6 +537,9 @@ class CalibratedActivation:
             self.reset()
         self.pending.append(self.kinematics.step(np.asarray(xy, np.float32)))
         activation = self.base.process_online(xy)
+        self.frames += 1
+        if self.frames <= self.delay:  # the base reports nothing yet: no frame before frame 0 enters the window
+            return float("nan")
         self.rows.appendleft(frame_inputs(np.array([activation]), self.pending[0][None])[0])
         if not np.isfinite(activation):
             return float("nan")
