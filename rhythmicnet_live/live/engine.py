@@ -149,8 +149,7 @@ class PerformanceEngine:
         if event == "start":
             self.sender.clock_start()
         reactions = {
-            "tempo_range": lambda: self._known_bpm is None and self.pipeline.retune(
-                BeatTracker(self.controls.tempo_min, self.controls.tempo_max, FPS)),
+            "tempo_range": self._follow_range,
             "tempo_lock": lambda: self.transport.lock(bool(value)),
             "bpm": lambda: self._set_known_tempo(value),
             "tap": lambda: self._tap(value),
@@ -159,12 +158,17 @@ class PerformanceEngine:
         if event in reactions:
             self._actions.put(reactions[event])  # applied by the analysis thread, which owns decoder and transport
 
+    def _follow_range(self) -> None:
+        """Decode within the controls' tempo range (unless a known tempo holds the decoder)."""
+        if self._known_bpm is None:
+            self.pipeline.retune(BeatTracker(self.controls.tempo_min, self.controls.tempo_max, FPS))
+
     def _set_known_tempo(self, bpm: float | None) -> None:
         """Hold the tempo at ``bpm`` (the body gives the phase), or None to follow the dancer again."""
         self.transport.set_tempo(bpm)
         if bpm is None:
             self._known_bpm = None
-            self.pipeline.retune(BeatTracker(self.controls.tempo_min, self.controls.tempo_max, FPS))
+            self._follow_range()
             return
         tracker = self.pipeline.tracker
         inside = self._known_bpm is not None and tracker.min_bpm * 1.01 <= bpm <= tracker.max_bpm / 1.01
@@ -175,7 +179,7 @@ class PerformanceEngine:
 
     def _tap(self, t: float) -> None:
         bpm = self.transport.tap(t)
-        if bpm is not None and self.controls.tempo_min / 2 <= bpm <= self.controls.tempo_max * 2:
+        if bpm is not None and proto.TEMPO_LIMITS[0] <= bpm <= proto.TEMPO_LIMITS[1]:
             self._set_known_tempo(bpm)
 
     # ---- transport events ----------------------------------------------------------------------
