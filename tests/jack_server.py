@@ -14,6 +14,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -47,14 +48,17 @@ class JackServer:
 
     rate: sample rate (Hz); period: frames per period (256 at 48 kHz = 5.3 ms, JACK's MIDI delivery step).
     client_timeout_ms: how long jackd waits for a client's process callback before dropping the client.
+    sync: jackd's synchronous mode (each cycle waits for every client; a late client delays MIDI instead of
+    losing that cycle's messages; see benchmarks/bench_midi_loss.py).
     Raises UserInputError if jackd is not installed or does not start within ``timeout_s`` seconds.
     """
 
     def __init__(self, name: str | None = None, rate: int = 48000, period: int = 256, timeout_s: float = 15.0,
-                 client_timeout_ms: int = 5000):
+                 client_timeout_ms: int = 5000, sync: bool = False):
         self.name = name or f"rhythmicnet-{os.getpid()}"
         self.rate, self.period, self.timeout_s = rate, period, timeout_s
         self.client_timeout_ms = client_timeout_ms
+        self.sync = sync
         self._proc: subprocess.Popen | None = None
         self._previous: dict[str, str | None] = {}
 
@@ -72,13 +76,17 @@ class JackServer:
         self._previous = {k: os.environ.get(k) for k in _ENV}
         os.environ["JACK_DEFAULT_SERVER"] = self.name
         os.environ["JACK_NO_START_SERVER"] = "1"  # clients must never auto-start some other server
+        # jackd's messages go to a file, never to a pipe: on a loaded machine it reports every late cycle, and
+        # once an unread pipe is full jackd blocks in write() and every JACK client with it.
+        self._log = tempfile.TemporaryFile()
         self._proc = subprocess.Popen(
-            [jackd, "--no-realtime", "-t", str(self.client_timeout_ms), "-n", self.name, "-d", "dummy", "-r", str(self.rate), "-p", str(self.period)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=_die_with_parent)
+            [jackd, "--no-realtime", *(["--sync"] if self.sync else []), "-t", str(self.client_timeout_ms), "-n", self.name,
+             "-d", "dummy", "-r", str(self.rate), "-p", str(self.period)],
+            stdout=subprocess.DEVNULL, stderr=self._log, preexec_fn=_die_with_parent)
         deadline = time.monotonic() + self.timeout_s
         while not jack_client_ok():
             if self._proc.poll() is not None:
-                err = self._proc.stderr.read().decode(errors="replace")[-2000:]
+                err = self.log_text()[-2000:]
                 self.stop()
                 raise UserInputError(f"jackd exited at start: {err}")
             if time.monotonic() > deadline:
@@ -86,6 +94,11 @@ class JackServer:
                 raise UserInputError(f"jackd did not accept clients within {self.timeout_s} s")
             time.sleep(0.1)
         return self
+
+    def log_text(self) -> str:
+        """What jackd has printed so far (late clients, xruns...)."""
+        fd = self._log.fileno()  # pread: jackd shares this file's offset, which must not move
+        return os.pread(fd, os.fstat(fd).st_size, 0).decode(errors="replace")
 
     def stop(self) -> None:
         if self._proc is not None:
@@ -95,7 +108,7 @@ class JackServer:
             except subprocess.TimeoutExpired:
                 self._proc.kill()
                 self._proc.wait()
-            self._proc.stderr.close()
+            self._log.close()
             self._proc = None
         for key, value in self._previous.items():
             if value is None:
