@@ -17,6 +17,7 @@ import sys
 import tempfile
 import threading
 import time
+from pathlib import Path
 
 from rhythmicnet_live.errors import UserInputError
 
@@ -41,6 +42,35 @@ def jack_client_ok() -> bool:
         return True
     except rtmidi.RtMidiError:
         return False
+
+
+def reclaim_dead_servers(registry: str = "/dev/shm/jack-shm-registry") -> int:
+    """Free the registry slots of JACK servers that died without unregistering; returns how many.
+
+    jackd has 8 server slots and frees a dead server's slot only when a server of the same name starts; every
+    test server has its own name and dies with its test run (SIGKILL, no unregistering), so aborted runs fill
+    the slots until every jackd fails with "Too many servers already active". Starting and stopping a server
+    under each dead name (a process that no longer exists) frees its slot.
+    """
+    import re
+    import struct
+
+    try:
+        data = Path(registry).read_bytes()
+    except OSError:
+        return 0
+    dead = []
+    for match in re.finditer(rb"jack-\d+:([\w.-]+):?\0", data):  # "jack-UID:NAME:" after the pid
+        (pid,) = struct.unpack_from("<i", data, match.start() - 4)
+        if pid > 0 and not Path(f"/proc/{pid}").exists():
+            dead.append(match.group(1).decode())
+    for name in dead:
+        proc = subprocess.Popen([shutil.which("jackd"), "--no-realtime", "-n", name, "-d", "dummy"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(1.0)
+        proc.terminate()
+        proc.wait(10)
+    return len(dead)
 
 
 class JackServer:
@@ -70,6 +100,14 @@ class JackServer:
         return shutil.which("jackd") is not None and rtmidi.API_UNIX_JACK in rtmidi.get_compiled_api()
 
     def start(self) -> "JackServer":
+        try:
+            return self._start()
+        except UserInputError as err:
+            if "Too many servers" not in str(err) or not reclaim_dead_servers():
+                raise
+            return self._start()
+
+    def _start(self) -> "JackServer":
         jackd = shutil.which("jackd")
         if jackd is None:
             raise UserInputError("jackd is not installed (e.g. apt-get install jackd2)")
