@@ -426,9 +426,11 @@ class SenderProcess:
             self._commands.put(("close", ()), timeout=timeout_s)
         except queue.Full:
             pass
-        self._process.join(timeout_s)
+        deadline = time.monotonic() + timeout_s
+        while self._process.is_alive() and time.monotonic() < deadline:
+            self._process.join(0.1)  # polled: a join() after a restart can return before the child ends
         if self._process.is_alive():
-            log.warning("sender process did not stop; killing it")
+            log.warning("sender process did not stop within %s s; killing it", timeout_s)
             self._process.kill()
             self._process.join()
         self._reader.join(timeout_s)
