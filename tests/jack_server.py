@@ -14,8 +14,10 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+from pathlib import Path
 
 from rhythmicnet_live.errors import UserInputError
 
@@ -42,19 +44,51 @@ def jack_client_ok() -> bool:
         return False
 
 
+def reclaim_dead_servers(registry: str = "/dev/shm/jack-shm-registry") -> int:
+    """Free the registry slots of JACK servers that died without unregistering; returns how many.
+
+    jackd has 8 server slots and frees a dead server's slot only when a server of the same name starts; every
+    test server has its own name and dies with its test run (SIGKILL, no unregistering), so aborted runs fill
+    the slots until every jackd fails with "Too many servers already active". Starting and stopping a server
+    under each dead name (a process that no longer exists) frees its slot.
+    """
+    import re
+    import struct
+
+    try:
+        data = Path(registry).read_bytes()
+    except OSError:
+        return 0
+    dead = []
+    for match in re.finditer(rb"jack-\d+:([\w.-]+):?\0", data):  # "jack-UID:NAME:" after the pid
+        (pid,) = struct.unpack_from("<i", data, match.start() - 4)
+        if pid > 0 and not Path(f"/proc/{pid}").exists():
+            dead.append(match.group(1).decode())
+    for name in dead:
+        proc = subprocess.Popen([shutil.which("jackd"), "--no-realtime", "-n", name, "-d", "dummy"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(1.0)
+        proc.terminate()
+        proc.wait(10)
+    return len(dead)
+
+
 class JackServer:
     """Context manager: a private dummy-driver JACK server named ``name``.
 
     rate: sample rate (Hz); period: frames per period (256 at 48 kHz = 5.3 ms, JACK's MIDI delivery step).
     client_timeout_ms: how long jackd waits for a client's process callback before dropping the client.
+    sync: jackd's synchronous mode (each cycle waits for every client; a late client delays MIDI instead of
+    losing that cycle's messages; see benchmarks/bench_midi_loss.py).
     Raises UserInputError if jackd is not installed or does not start within ``timeout_s`` seconds.
     """
 
     def __init__(self, name: str | None = None, rate: int = 48000, period: int = 256, timeout_s: float = 15.0,
-                 client_timeout_ms: int = 5000):
+                 client_timeout_ms: int = 5000, sync: bool = False):
         self.name = name or f"rhythmicnet-{os.getpid()}"
         self.rate, self.period, self.timeout_s = rate, period, timeout_s
         self.client_timeout_ms = client_timeout_ms
+        self.sync = sync
         self._proc: subprocess.Popen | None = None
         self._previous: dict[str, str | None] = {}
 
@@ -66,19 +100,31 @@ class JackServer:
         return shutil.which("jackd") is not None and rtmidi.API_UNIX_JACK in rtmidi.get_compiled_api()
 
     def start(self) -> "JackServer":
+        try:
+            return self._start()
+        except UserInputError as err:
+            if "Too many servers" not in str(err) or not reclaim_dead_servers():
+                raise
+            return self._start()
+
+    def _start(self) -> "JackServer":
         jackd = shutil.which("jackd")
         if jackd is None:
             raise UserInputError("jackd is not installed (e.g. apt-get install jackd2)")
         self._previous = {k: os.environ.get(k) for k in _ENV}
         os.environ["JACK_DEFAULT_SERVER"] = self.name
         os.environ["JACK_NO_START_SERVER"] = "1"  # clients must never auto-start some other server
+        # jackd's messages go to a file, never to a pipe: on a loaded machine it reports every late cycle, and
+        # once an unread pipe is full jackd blocks in write() and every JACK client with it.
+        self._log = tempfile.TemporaryFile()
         self._proc = subprocess.Popen(
-            [jackd, "--no-realtime", "-t", str(self.client_timeout_ms), "-n", self.name, "-d", "dummy", "-r", str(self.rate), "-p", str(self.period)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=_die_with_parent)
+            [jackd, "--no-realtime", *(["--sync"] if self.sync else []), "-t", str(self.client_timeout_ms), "-n", self.name,
+             "-d", "dummy", "-r", str(self.rate), "-p", str(self.period)],
+            stdout=subprocess.DEVNULL, stderr=self._log, preexec_fn=_die_with_parent)
         deadline = time.monotonic() + self.timeout_s
         while not jack_client_ok():
             if self._proc.poll() is not None:
-                err = self._proc.stderr.read().decode(errors="replace")[-2000:]
+                err = self.log_text()[-2000:]
                 self.stop()
                 raise UserInputError(f"jackd exited at start: {err}")
             if time.monotonic() > deadline:
@@ -86,6 +132,11 @@ class JackServer:
                 raise UserInputError(f"jackd did not accept clients within {self.timeout_s} s")
             time.sleep(0.1)
         return self
+
+    def log_text(self) -> str:
+        """What jackd has printed so far (late clients, xruns...)."""
+        fd = self._log.fileno()  # pread: jackd shares this file's offset, which must not move
+        return os.pread(fd, os.fstat(fd).st_size, 0).decode(errors="replace")
 
     def stop(self) -> None:
         if self._proc is not None:
@@ -95,7 +146,7 @@ class JackServer:
             except subprocess.TimeoutExpired:
                 self._proc.kill()
                 self._proc.wait()
-            self._proc.stderr.close()
+            self._log.close()
             self._proc = None
         for key, value in self._previous.items():
             if value is None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+import struct
+import threading
 import time
 
 import pytest
@@ -11,7 +13,8 @@ from pythonosc.osc_message import OscMessage
 from pythonosc.osc_message_builder import build_msg
 
 from rhythmicnet_live.live import osc_protocol as proto
-from rhythmicnet_live.live.control import ControlError, ControlServer, EngineControls
+from rhythmicnet_live.live import control
+from rhythmicnet_live.live.control import ControlError, ControlServer, EngineControls, MalformedPacket, check_packet
 
 
 class Client:
@@ -116,7 +119,15 @@ def test_malformed_messages_are_logged_ignored_and_the_server_still_answers(serv
     assert server.rejected == 15
     assert controls.snapshot() == {**before, "density": 0.5}
     assert events == [("density", 0.5)]
-    assert any("unknown address '/rhythmicnet/volume'" in r.getMessage() for r in caplog.records)
+    warnings = [r.getMessage() for r in caplog.records if r.name == "rhythmicnet_live.live.control"]
+    assert 1 <= len(warnings) <= 2 and "garbage" not in warnings[0]  # rate-limited: one line, no dump
+    assert all("Traceback" not in (r.exc_text or "") and r.exc_info is None for r in caplog.records)
+    client.send("/rhythmicnet/volume", 1.0)
+    time.sleep(control.LOG_INTERVAL_S)
+    client.send("/rhythmicnet/volume", 1.0)
+    assert client.ping() == proto.PONG
+    last = [r.getMessage() for r in caplog.records if r.name == "rhythmicnet_live.live.control"][-1]
+    assert "unknown address '/rhythmicnet/volume'" in last and "more rejected" in last
 
 
 def test_ping_replies_to_a_given_port(served):
@@ -146,3 +157,65 @@ def test_engine_controls_validate_directly():
     controls.subscribe(lambda e, v: calls.append(e))
     controls.set_drums(False)
     assert calls == ["drums"] and controls.drums is False
+
+
+#: python-osc 1.10.2 alone loops forever on this bundle (an element of size -4).
+NEGATIVE_ELEMENT = b"#bundle\0" + b"\0" * 8 + struct.pack(">i", -4)
+
+
+def nested_bundles(depth: int) -> bytes:
+    packet = build_msg(proto.DENSITY, [0.5]).dgram
+    for _ in range(depth):
+        packet = b"#bundle\0" + b"\0" * 7 + b"\1" + struct.pack(">i", len(packet)) + packet
+    return packet
+
+
+@pytest.mark.parametrize("packet, reason", [
+    (b"", "empty"),
+    (b"/a\0\0" * 3000, "more than"),
+    (b"/ab\0\0", "multiple of 4"),
+    (NEGATIVE_ELEMENT, "element size -4"),
+    (b"#bundle\0" + b"\0" * 8 + struct.pack(">i", 0), "element size 0"),
+    (b"#bundle\0" + b"\0" * 8 + struct.pack(">i", 6) + b"/a\0\0\0\0\0\0", "element size 6"),
+    (b"#bundle\0" + b"\0" * 8 + struct.pack(">i", 64) + b"/a\0\0", "element size 64"),
+    (b"#bundle\0" + b"\0" * 4, "shorter than"),
+    (nested_bundles(control.MAX_DEPTH + 1), "nested deeper"),
+    (b"/abc", "NUL"),
+    (b"/a\0\0x\0\0\0", "do not start with"),
+    (b"/a\0\0,i\0\0", "past the packet"),
+    (b"/a\0\0,b\0\0" + struct.pack(">i", -8), "negative blob"),
+    (b"/a\0\0,b\0\0" + struct.pack(">i", 400), "past the packet"),
+    (b"/a\0\0,s\0\0abcd", "NUL"),
+    (b"/a\0\0,x\0\0", "unsupported type tag"),
+    (b"/a\0\0,[[[[[]]]]]\0", "arrays nested"),
+    (b"/a\0\0,]\0\0", "unbalanced"),
+    (b"\0\0\0\0", "neither a message"),
+])
+def test_check_packet_rejects_what_breaks_the_format_or_the_bounds(packet, reason):
+    with pytest.raises(MalformedPacket, match=reason):
+        check_packet(packet)
+
+
+def test_check_packet_accepts_valid_messages_and_bundles():
+    check_packet(build_msg(proto.START, "").dgram)
+    check_packet(b"/rhythmicnet/start\0\0")  # no type tags at all
+    check_packet(build_msg("/x", ["text", 1, 2.5, b"blob", True, None]).dgram)
+    check_packet(b"/a\0\0,[i]\0\0\0\0" + struct.pack(">i", 1))
+    check_packet(nested_bundles(control.MAX_DEPTH))
+    bundle = OscBundleBuilder(IMMEDIATELY)
+    bundle.add_content(build_msg(proto.DENSITY, [0.5]))
+    bundle.add_content(build_msg(proto.PING, ""))
+    check_packet(bundle.build().dgram)
+
+
+def test_hostile_packets_are_dropped_the_server_answers_and_stops_at_once(served, caplog):
+    controls, server, client, _ = served
+    for packet in (NEGATIVE_ELEMENT, nested_bundles(2000), b"#bundle\0" * 1000, b"/a\0\0,b\0\0" + b"\x7f" * 4):
+        client.raw(packet)
+    client.send(proto.DENSITY, 0.25)
+    assert client.ping() == proto.PONG
+    assert controls.density == 0.25 and server.rejected == 4
+    assert all(r.exc_info is None for r in caplog.records) and len(caplog.records) <= 3
+    t0 = time.monotonic()
+    server.close()
+    assert time.monotonic() - t0 < 2.0 and not any(t.name == "osc-control" for t in threading.enumerate())

@@ -21,10 +21,13 @@ from rhythmicnet_live.live.sender import SenderProcess, SenderSpec
 
 
 def _paired(msgs) -> bool:
+    """Every note-on is ended by a note-off before the next one (re-sent note-offs may repeat)."""
     seqs: dict = {}
     for m in msgs:
         if m.type in ("note_on", "note_off"):
-            seqs.setdefault((m.channel, m.note), []).append(m.type)
+            seq = seqs.setdefault((m.channel, m.note), [])
+            if not (m.type == "note_off" and seq and seq[-1] == "note_off"):
+                seq.append(m.type)
     return all(s[0] == "note_on" and s[-1] == "note_off" and all(a != b for a, b in zip(s, s[1:]))
                for s in seqs.values())
 

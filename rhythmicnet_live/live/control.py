@@ -6,7 +6,13 @@ lock, then listeners are told). :class:`ControlServer` receives the control mess
 configured) on its own thread and applies them to an ``EngineControls``.
 
 A malformed message (garbage bytes, wrong argument types or count, a value out of range, an unknown address)
-is logged, counted in ``ControlServer.rejected`` and ignored: it never stops the server.
+is counted in ``ControlServer.rejected``, logged in one line (at most one line per ``LOG_INTERVAL_S``, with the
+count of those not logged) and ignored: it never stops the server. Every packet is checked by
+:func:`check_packet` before python-osc parses it: at most ``MAX_PACKET_BYTES``, bundles nested at most
+``MAX_DEPTH`` deep, every length positive, a multiple of 4 and inside the packet, known type tags only. (python-osc
+1.10.2 alone loops forever on a bundle element of negative size and recurses without bound on nested bundles.)
+The server thread polls its socket, so :meth:`ControlServer.close` returns within about ``POLL_S`` whatever
+was received.
 
 Usage::
 
@@ -21,6 +27,9 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import logging
+import select
+import socket
+import struct
 import threading
 import time
 from dataclasses import dataclass, field
@@ -29,7 +38,6 @@ from typing import Any, Callable
 from pythonosc import osc_packet
 from pythonosc.dispatcher import Dispatcher
 from pythonosc.osc_message_builder import build_msg
-from pythonosc.osc_server import BlockingOSCUDPServer
 
 from . import osc_protocol as proto
 from ..errors import UserInputError
@@ -201,9 +209,110 @@ def _is_loopback(host: str) -> bool:
         return host == "localhost"
 
 
+#: Largest control packet accepted (bytes); control messages are tens of bytes.
+MAX_PACKET_BYTES = 8192
+#: Deepest nesting accepted: bundles inside bundles, and OSC arrays ("[...]") inside a message.
+MAX_DEPTH = 4
+#: At most one log line per this many seconds for rejected packets (the others are counted).
+LOG_INTERVAL_S = 1.0
+#: How often the server thread checks for a stop request (s).
+POLL_S = 0.1
+
+_BUNDLE = b"#bundle\0"
+_FIXED_SIZES = {"i": 4, "f": 4, "c": 4, "r": 4, "m": 4, "h": 8, "d": 8, "t": 8, "T": 0, "F": 0, "N": 0, "I": 0}
+
+
+class MalformedPacket(ValueError):
+    """An OSC packet that breaks the format or the server's bounds."""
+
+
+def _string_end(data: bytes, start: int, what: str) -> int:
+    """Index after the NUL-terminated, 4-byte padded OSC string at ``start``."""
+    nul = data.find(b"\0", start)
+    if nul < 0:
+        raise MalformedPacket(f"{what} is not NUL-terminated")
+    end = (nul // 4 + 1) * 4
+    if end > len(data):
+        raise MalformedPacket(f"{what} padding runs past the packet")
+    return end
+
+
+def _check_message(data: bytes) -> None:
+    if not data.startswith(b"/"):
+        raise MalformedPacket("an element is neither a message (/...) nor a bundle (#bundle)")
+    index = _string_end(data, 0, "address")
+    if index == len(data):
+        return  # no type tags: no arguments
+    if data[index:index + 1] != b",":
+        raise MalformedPacket("type tags do not start with ','")
+    end = _string_end(data, index, "type tags")
+    tags = data[index + 1:data.index(b"\0", index)].decode("ascii", errors="replace")
+    index, depth = end, 0
+    for tag in tags:
+        if tag in _FIXED_SIZES:
+            index += _FIXED_SIZES[tag]
+        elif tag in "sS":
+            if index >= len(data):
+                raise MalformedPacket("a string argument runs past the packet")
+            index = _string_end(data, index, "a string argument")
+        elif tag == "b":
+            if index + 4 > len(data):
+                raise MalformedPacket("a blob size runs past the packet")
+            (size,) = struct.unpack_from(">i", data, index)
+            if size < 0:
+                raise MalformedPacket(f"negative blob size {size}")
+            index += 4 + (size + 3) // 4 * 4
+        elif tag == "[":
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise MalformedPacket(f"arrays nested deeper than {MAX_DEPTH}")
+        elif tag == "]":
+            depth -= 1
+            if depth < 0:
+                raise MalformedPacket("unbalanced ']' in type tags")
+        else:
+            raise MalformedPacket(f"unsupported type tag {tag!r}")
+        if index > len(data):
+            raise MalformedPacket("arguments run past the packet")
+    if depth:
+        raise MalformedPacket("unbalanced '[' in type tags")
+
+
+def _check_element(data: bytes, depth: int) -> None:
+    if not data.startswith(_BUNDLE):
+        _check_message(data)
+        return
+    if depth >= MAX_DEPTH:
+        raise MalformedPacket(f"bundles nested deeper than {MAX_DEPTH}")
+    if len(data) < 16:
+        raise MalformedPacket("bundle shorter than its header")
+    index = 16  # "#bundle\0" + 8-byte time tag
+    while index < len(data):
+        if index + 4 > len(data):
+            raise MalformedPacket("bundle element size runs past the packet")
+        (size,) = struct.unpack_from(">i", data, index)
+        if size <= 0 or size % 4 or index + 4 + size > len(data):
+            raise MalformedPacket(f"bundle element size {size} (must be > 0, a multiple of 4, inside the packet)")
+        index += 4
+        _check_element(data[index:index + size], depth + 1)
+        index += size
+
+
+def check_packet(data: bytes) -> None:
+    """Raise :class:`MalformedPacket` unless ``data`` is an OSC message or bundle within the bounds above
+    (size, nesting depth, element and argument lengths, type tags). Runs in time linear in ``len(data)``."""
+    if not data:
+        raise MalformedPacket("empty packet")
+    if len(data) > MAX_PACKET_BYTES:
+        raise MalformedPacket(f"{len(data)} bytes, more than {MAX_PACKET_BYTES}")
+    if len(data) % 4:
+        raise MalformedPacket(f"{len(data)} bytes, not a multiple of 4")
+    _check_element(data, 0)
+
+
 class _SafeDispatcher(Dispatcher):
-    """Dispatcher that logs unparsable packets and handler errors instead of dropping them silently or
-    dying, and ignores bundle timetags (a far-future bundle must not stall the server)."""
+    """Dispatcher that checks packets (:func:`check_packet`) and reports handler errors instead of dying, and
+    ignores bundle timetags (a far-future bundle must not stall the server)."""
 
     def __init__(self, server: "ControlServer") -> None:
         super().__init__(strict_timing=False)
@@ -211,9 +320,10 @@ class _SafeDispatcher(Dispatcher):
 
     def call_handlers_for_packet(self, data: bytes, client_address: tuple[str, int]) -> list:
         try:
+            check_packet(data)
             packet = osc_packet.OscPacket(data)
-        except osc_packet.ParseError as err:
-            self._owner._reject(client_address, f"unparsable OSC packet ({len(data)} bytes): {err}")
+        except Exception as err:  # MalformedPacket, or anything python-osc finds past the check
+            self._owner._reject(client_address, f"malformed OSC packet ({len(data)} bytes): {err}")
             return []
         for timed in packet.messages:
             message = timed.message
@@ -223,21 +333,6 @@ class _SafeDispatcher(Dispatcher):
                 except Exception as err:  # never let one message end the server
                     self._owner._reject(client_address, f"{message.address} {message.params!r}: {err}")
         return []
-
-
-class _Server(BlockingOSCUDPServer):
-    def __init__(self, address, dispatcher, owner: "ControlServer") -> None:
-        self._owner = owner
-        super().__init__(address, dispatcher)
-
-    def verify_request(self, request, client_address) -> bool:
-        ok = super().verify_request(request, client_address)
-        if not ok:
-            self._owner._reject(client_address, f"not an OSC message or bundle ({len(request[0])} bytes)")
-        return ok
-
-    def handle_error(self, request, client_address) -> None:
-        log.exception("control server: error on a request from %s", client_address)
 
 
 class ControlServer:
@@ -274,20 +369,33 @@ class ControlServer:
             dispatcher.map(address, self._handle, needs_reply_address=True)
         dispatcher.map(proto.PING, self._ping, needs_reply_address=True)
         dispatcher.set_default_handler(self._unknown, needs_reply_address=True)
+        self._dispatcher = dispatcher
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         try:
-            self._server = _Server((host, port), dispatcher, self)
+            self._socket.bind((host, port))
         except OSError as err:
+            self._socket.close()
             raise UserInputError(f"cannot listen for OSC control on {host}:{port}: {err}") from err
+        self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._last_log = -float("inf")
+        self._unlogged = 0
 
     @property
     def address(self) -> tuple[str, int]:
         """The (host, port) actually bound."""
-        return self._server.server_address[:2]
+        return self._socket.getsockname()[:2]
 
     def _reject(self, client_address, reason: str) -> None:
+        """Count a rejected message; log one line per LOG_INTERVAL_S at most."""
         self.rejected += 1
-        log.warning("ignored control message from %s: %s", client_address, reason)
+        now = time.monotonic()
+        if now - self._last_log < LOG_INTERVAL_S:
+            self._unlogged += 1
+            return
+        more = f" ({self._unlogged} more rejected since the last report)" if self._unlogged else ""
+        log.warning("ignored control message from %s: %.200s%s", client_address, reason, more)
+        self._last_log, self._unlogged = now, 0
 
     def _handle(self, client_address, address: str, *args: Any) -> None:
         action = self._actions[address]
@@ -307,7 +415,7 @@ class ControlServer:
                 raise ControlError(f"reply port must be an int in 1..65535, got {args[0]!r}")
             port = args[0]
         self.handled += 1
-        self._server.socket.sendto(build_msg(proto.PONG).dgram, (host, port))
+        self._socket.sendto(build_msg(proto.PONG).dgram, (host, port))
 
     def _unknown(self, client_address, address: str, *args: Any) -> None:
         self._reject(client_address, f"unknown address {address!r}")
@@ -315,18 +423,34 @@ class ControlServer:
     def start(self) -> "ControlServer":
         """Serve on a daemon thread; returns self."""
         if self._thread is None:
-            self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
-                                            name="osc-control", daemon=True)
+            self._thread = threading.Thread(target=self._serve, name="osc-control", daemon=True)
             self._thread.start()
         return self
 
-    def close(self) -> None:
-        """Stop serving and release the port."""
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                if not select.select([self._socket], [], [], POLL_S)[0]:
+                    continue
+                data, client_address = self._socket.recvfrom(65536)
+            except OSError:
+                if self._stop.is_set():
+                    return
+                raise
+            try:
+                self._dispatcher.call_handlers_for_packet(data, client_address)
+            except Exception as err:  # belt and braces: the dispatcher already reports its own errors
+                self._reject(client_address, f"{type(err).__name__}: {err}")
+
+    def close(self, timeout_s: float = 2.0) -> None:
+        """Stop serving and release the port; waits at most ``timeout_s`` seconds for the thread. Idempotent."""
+        self._stop.set()
         if self._thread is not None:
-            self._server.shutdown()
-            self._thread.join()
+            self._thread.join(timeout_s)
+            if self._thread.is_alive():
+                log.warning("control server thread did not stop within %s s; abandoning it", timeout_s)
             self._thread = None
-        self._server.server_close()
+        self._socket.close()
 
     def __enter__(self) -> "ControlServer":
         return self.start()

@@ -30,6 +30,7 @@ import logging
 import queue
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -55,11 +56,18 @@ ABSENT_AFTER_S = 1.5
 CRASH, SNARE = 49, 38
 #: A known tempo (``--bpm``, ``/rhythmicnet/bpm``, tap, MIDI clock in, Link) lets the decoder move this much (share).
 KNOWN_TEMPO_RANGE = 0.04
+#: Samples kept per EngineStats series: a ring of the latest ones (percentiles), bounded on a long show.
+STATS_SAMPLES = 4096
+
+
+def _samples() -> deque:
+    return deque(maxlen=STATS_SAMPLES)
 
 
 @dataclass
 class EngineStats:
-    """Measurements of one performance (all times in milliseconds unless named otherwise).
+    """Measurements of one performance (all times in milliseconds unless named otherwise). The series keep
+    the latest ``STATS_SAMPLES`` values; seen_frames counts the 30 fps frames with a body in view.
 
     pose_ms / rhythm_ms: per frame, pose and the rest of the analysis (keypoints, activation, HMM, style).
     capture_to_decision_ms: capture timestamp to the end of the frame's analysis (notes scheduled).
@@ -74,14 +82,15 @@ class EngineStats:
     beats: int = 0
     bars_generated: int = 0
     bars_late: int = 0
-    pose_ms: list[float] = field(default_factory=list)
-    rhythm_ms: list[float] = field(default_factory=list)
-    capture_to_decision_ms: list[float] = field(default_factory=list)
-    accent_capture_to_send_ms: list[float] = field(default_factory=list)
-    generation_ms: list[float] = field(default_factory=list)
-    bar_s: list[float] = field(default_factory=list)
-    jitter_ms: list[float] = field(default_factory=list)
-    osc_event_ms: list[float] = field(default_factory=list)
+    seen_frames: int = 0
+    pose_ms: deque[float] = field(default_factory=_samples)
+    rhythm_ms: deque[float] = field(default_factory=_samples)
+    capture_to_decision_ms: deque[float] = field(default_factory=_samples)
+    accent_capture_to_send_ms: deque[float] = field(default_factory=_samples)
+    generation_ms: deque[float] = field(default_factory=_samples)
+    bar_s: deque[float] = field(default_factory=_samples)
+    jitter_ms: deque[float] = field(default_factory=_samples)
+    osc_event_ms: deque[float] = field(default_factory=_samples)
 
 
 def thin(notes: list[Note], density: float, rng: np.random.Generator) -> list[Note]:
@@ -204,9 +213,6 @@ class PerformanceEngine:
             j.tempo(event.bpm, t=t)
         elif isinstance(event, StyleEvent):
             j.style(event.strength, t=t)
-        elif isinstance(event, NoteEvent):
-            n = event.note
-            j.note(n.track, n.pitch, n.velocity, event.duration_s, t=t, channel=n.channel)
         elif isinstance(event, KeypointsEvent) and self.record_keypoints:
             j.keypoints(event.xy, event.conf, t=t)
 
@@ -274,6 +280,7 @@ class PerformanceEngine:
         step = self.pipeline.process_online(xy)
         if np.isfinite(step.activation):
             self._last_body = t_frame
+            self.stats.seen_frames += 1
         present = t_frame - self._last_body < ABSENT_AFTER_S
         if step.hit and present and self.controls.running:
             self.transport.style(float(np.clip(step.energy / 2.0, 0.0, 1.0)), t_frame)
@@ -293,7 +300,8 @@ class PerformanceEngine:
             self.stats.accent_capture_to_send_ms.append(1e3 * (now - event.at_s))
 
     def _play(self, when: float, note: Note, duration_s: float) -> None:
-        """Hand a note to the sender; once it took it, tell the transport's listeners (the journal)."""
+        """Hand a note to the sender; once it took it, tell the transport's listeners (the journal gets the
+        note from the sender, once it was actually sent)."""
         if self.sender.schedule(ScheduledNote(when, note, duration_s)):
             self.transport.note(note, when, duration_s)
 
@@ -359,8 +367,8 @@ class PerformanceEngine:
             threads[2].join(timeout=5)
             self.sender.clock_stop()
             records, counters = self.sender.stats()
-            self.stats.jitter_ms = [1e3 * (r.sent_s - r.due_s) for r in records]
-            self.stats.osc_event_ms = [1e3 * (sent - due) for _, due, sent in counters["osc_events"]]
+            self.stats.jitter_ms.extend(1e3 * (r.sent_s - r.due_s) for r in records)
+            self.stats.osc_event_ms.extend(1e3 * (sent - due) for _, due, sent in counters.get("osc_events", []))
             self.sender.stop()
             self.stats.dropped += getattr(self.source, "dropped", 0)
         return self.stats

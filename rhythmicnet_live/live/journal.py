@@ -17,7 +17,9 @@ Record format (``t``: seconds since the journal's origin, a ``time.monotonic()``
     {"type": "keypoints", "t": 1.27, "xy": [34 floats, NaN as null], "conf": [17 floats]}
 
 The writer is also a note sink for :class:`rhythmicnet_live.live.scheduler.NoteScheduler` (``note_on`` records the
-note at its intended time ``ScheduledNote.time_s``).
+note at its intended time ``ScheduledNote.time_s``). In a performance it is fed by the sender process
+(:attr:`SenderProcess.on_sent <rhythmicnet_live.live.sender.SenderProcess>`) with the notes actually sent: a note
+dropped as late, cut before it started by a stop, or refused by a full queue is not in the journal.
 """
 
 from __future__ import annotations
@@ -75,11 +77,13 @@ class JournalWriter:
         self.fsync_interval_s = fsync_interval_s
         self.records = 0
         self._lock = threading.Lock()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
             self._file = open(self.path, "x", encoding="utf-8")
         except FileExistsError as err:
             raise UserInputError(f"journal {self.path} already exists; choose a new name") from err
+        except OSError as err:
+            raise UserInputError(f"cannot write the journal {self.path}: {err.strerror or err}") from err
         self._last_sync = time.monotonic()
         header = {"type": "header", "version": JOURNAL_VERSION, "created_unix": time.time(),
                   "origin_monotonic": self.origin, **(meta or {})}

@@ -13,7 +13,10 @@ Every output tracks the notes sounding on each channel. :meth:`MidiOutput.all_no
 for each of them plus CC 123 (All Notes Off) and CC 120 (All Sound Off) on every channel used; it runs on
 ``panic``, on :meth:`~MidiOutput.close`, on leaving a ``with`` block (also on an exception) and at
 interpreter exit (atexit; :func:`exit_cleanly_on_signals` extends that to SIGTERM/SIGHUP), so no note is ever
-left hanging.
+left hanging. :meth:`MidiOutput.silence` does the same for channels a previous port (a sender that died) used.
+A note-off lost on the way (a JACK client that misses a cycle under load drops that cycle's events) would
+leave a note hanging: :meth:`MidiOutput.resend_note_offs`, called periodically, sends again the note-off of
+every pitch ended since its last call that is not sounding now.
 
 The output is also a note sink for :class:`rhythmicnet_live.live.scheduler.NoteScheduler` (``note_on``,
 ``note_off``, ``all_notes_off``). :class:`MidiClock` sends MIDI clock (24 per quarter note) following a tempo
@@ -130,6 +133,7 @@ class MidiOutput:
         self._lock = threading.RLock()
         self._sounding: dict[int, set[int]] = {}  # channel (0-based) -> pitches sounding
         self._used_channels: set[int] = set()
+        self._ended: set[tuple[int, int]] = set()  # (channel, pitch) ended since the last resend_note_offs()
         self.closed = False
         atexit.register(self.close)
 
@@ -159,6 +163,7 @@ class MidiOutput:
             self._sounding.setdefault(channel, set()).add(msg.note)
         elif msg.type in ("note_on", "note_off"):
             self._sounding.get(channel, set()).discard(msg.note)
+            self._ended.add((channel, msg.note))
 
     def sounding(self) -> dict[int, frozenset[int]]:
         """Pitches currently sounding, per 0-based channel."""
@@ -174,6 +179,7 @@ class MidiOutput:
             for channel, pitches in sorted(self._sounding.items()):
                 for pitch in sorted(pitches):
                     self._send(mido.Message("note_off", channel=channel, note=pitch, velocity=0))
+                    self._ended.add((channel, pitch))
                 pitches.clear()
             for channel in sorted(self._used_channels):
                 self._send(mido.Message("control_change", channel=channel, control=CC_ALL_NOTES_OFF, value=0))
@@ -181,13 +187,40 @@ class MidiOutput:
 
     panic = all_notes_off
 
+    def silence(self, channels) -> None:
+        """All notes off (CC 123 and CC 120) on ``channels`` (0-based) too, e.g. those a dead sender used."""
+        with self._lock:
+            self._used_channels.update(int(c) for c in channels)
+            self.all_notes_off()
+
+    def resend_note_offs(self) -> int:
+        """Send again the note-off of every pitch ended since the last call and not sounding now; returns how
+        many. Harmless when the first one arrived; ends the note when it was lost."""
+        with self._lock:
+            if self.closed:
+                return 0
+            again = sorted(k for k in self._ended if k[1] not in self._sounding.get(k[0], ()))
+            for channel, pitch in again:
+                self._send(mido.Message("note_off", channel=channel, note=pitch, velocity=0))
+            self._ended.clear()
+            return len(again)
+
+    #: Seconds between the final All Notes Off and its repeat, and from the repeat to closing the port (0 = no
+    #: repeat): a transport that loses a late cycle (a non-realtime JACK) gets a second chance at the silence.
+    final_repeat_s = 0.0
+
     def close(self) -> None:
-        """All notes off, then close the port. Idempotent."""
+        """All notes off (repeated after ``final_repeat_s``), then close the port. Idempotent."""
         with self._lock:
             if self.closed:
                 return
             try:
                 self.all_notes_off()
+                if self.final_repeat_s > 0:
+                    time.sleep(self.final_repeat_s)
+                    self.resend_note_offs()
+                    self.all_notes_off()
+                    time.sleep(self.final_repeat_s)  # the backend's next cycles take the messages out
             finally:
                 self.closed = True
                 atexit.unregister(self.close)
@@ -225,6 +258,8 @@ def exit_cleanly_on_signals(signals: tuple[int, ...] | None = None) -> None:
 
 class RtMidiOutput(MidiOutput):
     """A python-rtmidi output port; open it with :func:`open_midi_output`."""
+
+    final_repeat_s = 0.05  # about ten JACK periods of 256 frames at 48 kHz
 
     def __init__(self, rt: rtmidi.MidiOut, name: str, api: str) -> None:
         self._rt = rt

@@ -9,9 +9,11 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import signal
 import sys
 import threading
+from collections import deque
 from dataclasses import asdict
 from pathlib import Path
 
@@ -20,32 +22,70 @@ from ..errors import UserInputError
 log = logging.getLogger(__name__)
 
 
+def check_writable_file(path: Path, what: str) -> None:
+    """Raise UserInputError unless ``path`` can be written (an existing writable file, or a new name in a
+    writable folder); checked before a performance so its results are not lost at the end."""
+    folder = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise UserInputError(f"{what} {path} is a folder, not a file")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise UserInputError(f"{what} {path} is not writable")
+    if not path.exists() and not (folder.is_dir() and os.access(folder, os.W_OK | os.X_OK)):
+        raise UserInputError(f"{what} {path}: folder {folder} does not exist or is not writable")
+
+
 def perform_from_args(args) -> None:
+    """``perform``: SIGTERM and a first Ctrl-C (SIGINT) end the performance cleanly (all notes off, summary,
+    ``--stats``); after Ctrl-C the exit status is 130. A second Ctrl-C interrupts at once."""
     from ..config import config_from_args
     from .midi_out import list_ports
 
     config = config_from_args(args)
     if args.list_ports:
         api = None if config.midi.api == "auto" else config.midi.api
-        for name in list_ports(api):
+        ports = list_ports(api)
+        for name in ports:
             print(name)
+        if not ports:
+            print(f"no MIDI output ports on the {config.midi.api} MIDI API", file=sys.stderr)
         return
     if args.camera is None and args.video is None:
         raise UserInputError("give --camera N or --video FILE (see perform --help)")
+    if args.stats:
+        check_writable_file(args.stats, "--stats")
     activation, activation_name, config.tempo.min_bpm, config.tempo.max_bpm = \
         config.analysis.activation_processor(config.tempo)
     # The range now holds the profile's prior; a known tempo (--bpm) stays set: the transport holds it.
     stop = threading.Event()
-    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())  # SIGTERM ends the performance cleanly
+    received: list[int] = []
+
+    def on_signal(signum, _frame) -> None:
+        if signum == signal.SIGINT and stop.is_set():
+            raise KeyboardInterrupt  # a second Ctrl-C: stop waiting for the clean end
+        received.append(signum)
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         stats = perform(config, camera=args.camera, video=args.video, activation=activation, seed=config.generation.seed,
                         stop_event=stop)
     finally:
-        signal.signal(signal.SIGTERM, previous)
-    summary = {k: v for k, v in asdict(stats).items() if not isinstance(v, list)}
-    print(f"performance over ({activation_name} activation): " + ", ".join(f"{k} {v}" for k, v in summary.items()))
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    fields = {k: (list(v) if isinstance(v, deque) else v) for k, v in asdict(stats).items()}
+    summary = ", ".join(f"{k} {v}" for k, v in fields.items() if not isinstance(v, list))
+    how = "interrupted" if signal.SIGINT in received else "over"
+    print(f"performance {how} ({activation_name} activation): {summary}")
     if args.stats:
-        args.stats.write_text(json.dumps(asdict(stats)) + "\n")
+        try:
+            args.stats.write_text(json.dumps(fields) + "\n")
+        except OSError as err:
+            raise UserInputError(f"cannot write --stats {args.stats}: {err}") from err
+    if stats.frames and not stats.seen_frames:
+        raise UserInputError(f"nobody was seen in the {stats.frames} frames: no beat, no music "
+                             "(is the dancer in the picture, whole and lit?)")
+    if signal.SIGINT in received:
+        raise SystemExit(130)
 
 
 def perform(config, camera: int | None = None, video: Path | None = None, activation=None, seed: int = 0,
@@ -74,14 +114,16 @@ def perform(config, camera: int | None = None, video: Path | None = None, activa
         if sender.midi_port_name:
             print(f"MIDI out: {sender.midi_port_name}", file=sys.stderr)
         journal = None
-        if config.journal.enabled:
-            journal_path = journal_path or new_journal_path(config.journal.dir)
-            journal = stack.enter_context(JournalWriter(journal_path, fsync_interval_s=config.journal.fsync_interval_s))
-            print(f"recording to {journal_path}", file=sys.stderr)
         controls = config.engine_controls()
-        controls.start()
         if config.control.enabled:
             stack.enter_context(ControlServer(controls, config.control.host, config.control.port).start())
+        if config.journal.enabled:  # last: a failed start leaves no journal behind
+            journal_path = journal_path or new_journal_path(config.journal.dir)
+            journal = stack.enter_context(JournalWriter(journal_path, fsync_interval_s=config.journal.fsync_interval_s))
+            sender.on_sent = journal.note_on  # the notes actually sent, when they were sent
+            stack.callback(sender.close)  # before the journal closes: its last sent notes reach the journal
+            print(f"recording to {journal_path}", file=sys.stderr)
+        controls.start()
         engine = PerformanceEngine(source, estimator, activation or KinematicActivation(), generator, sender,
                                    controls, journal=journal, seed=seed, latency_s=config.scheduler.latency_s,
                                    record_keypoints=config.journal.keypoints, stop_event=stop_event,

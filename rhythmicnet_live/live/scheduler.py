@@ -16,7 +16,9 @@ Guarantees:
   waiting it refuses the note and counts it in ``dropped``;
 - a note-on more than ``max_late_s`` past due when its turn comes is not sent (counted in ``late``): a drum
   hit 100 ms late sounds wrong, silence does not;
-- every message sent is recorded as a :class:`TimingRecord` (due time, sent time) for jitter measurement.
+- every message sent is recorded as a :class:`TimingRecord` (due time, sent time) for jitter measurement, in
+  a ring of the last ``max_records`` (bounded memory on an all-night show), plus whole-run counters
+  (``sent_messages``, ``max_jitter_s``).
 
 Usage::
 
@@ -90,13 +92,13 @@ class NoteScheduler:
 
     latency_s: output-latency compensation (seconds, >= 0): note-ons leave this much before ``time_s``.
     max_pending: most note-ons waiting at once. max_late_s: note-ons later than this are not sent.
-    max_records: timing records kept (the oldest are dropped first).
+    max_records: timing records kept (a ring: the oldest are dropped first).
     spin_s: the last ``spin_s`` seconds before a due time are spun rather than slept (0 = sleep only).
     realtime: try to run the sending thread at SCHED_FIFO priority (Linux, best effort; see ``realtime_ok``).
     """
 
     def __init__(self, sinks: Iterable[NoteSink], latency_s: float = 0.0, max_pending: int = 4096,
-                 max_late_s: float = 0.05, max_records: int = 100_000, spin_s: float = SPIN_S,
+                 max_late_s: float = 0.05, max_records: int = 4096, spin_s: float = SPIN_S,
                  realtime: bool = True) -> None:
         if latency_s < 0:
             raise ValueError(f"latency_s must be >= 0, got {latency_s}")
@@ -110,6 +112,8 @@ class NoteScheduler:
         self.dropped = 0  # refused by schedule(): queue full
         self.late = 0  # note-ons not sent: past due by more than max_late_s
         self.sink_errors = 0
+        self.sent_messages = 0  # every message sent since start (records() keeps only the last max_records)
+        self.max_jitter_s = 0.0  # largest sent - due over the whole run (s)
         self._records: deque[TimingRecord] = deque(maxlen=max_records)
         self._heap: list[tuple[float, int, int, ScheduledNote, int]] = []  # (due, kind, seq, event, token)
         self._pending_ons = 0
@@ -266,3 +270,5 @@ class NoteScheduler:
         sent = time.monotonic()
         with self._cond:
             self._records.append(TimingRecord(kind, due_s, sent))
+            self.sent_messages += 1
+            self.max_jitter_s = max(self.max_jitter_s, sent - due_s)
