@@ -15,6 +15,7 @@ from pythonosc.osc_message_builder import OscMessageBuilder
 
 from live_helpers import JackMidiIn, OscReceiver, wait_for
 from rhythmicnet_live.live import osc_protocol as proto
+from rhythmicnet_live.analysis.beat_model import default_activation
 from rhythmicnet_live.config import Config
 from rhythmicnet_live.live.journal import journal_to_midi, read_journal
 from rhythmicnet_live.notes import DRUM_CHANNEL, DRUM_PITCHES, PIANO_CHANNEL
@@ -41,7 +42,9 @@ def engine_config(tmp_path, osc_port: int, midi: bool) -> Config:
 
 
 def run_in_thread(config, **kwargs) -> tuple[threading.Thread, dict]:
+    """``perform`` on the clip in a thread, with the activation ``perform`` uses by default (the beat model)."""
     result: dict = {}
+    kwargs.setdefault("activation", default_activation())
 
     def target():
         try:

@@ -217,8 +217,10 @@ class Transport:
         expected, self._expected = self._expected, t_beat + next_s
         if expected is not None:  # an interval counts when the beat came where the decoder said it would
             spans = max(1, round((t_beat - self._last_observed) / next_s))
-            if abs(t_beat - (expected + (spans - 1) * next_s)) <= CONFIRM_SHARE * next_s:
-                self._intervals.append((t_beat - self._last_observed) / spans)
+            interval = (t_beat - self._last_observed) / spans
+            if abs(t_beat - (expected + (spans - 1) * next_s)) <= CONFIRM_SHARE * next_s and \
+                    abs(interval / next_s - 1) <= CONFIRM_SHARE:  # and agrees with the decoder's own period
+                self._intervals.append(interval)
             elif self.last_due is None:
                 expected = None
         self._last_observed = t_beat
