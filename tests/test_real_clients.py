@@ -88,8 +88,11 @@ def onsets(path: Path, hop_s: float = 0.0025) -> np.ndarray:
 def test_fluidsynth_plays_the_drums_within_30_ms_of_the_journal(jack_server, tmp_path):
     need("fluidsynth", "fluidsynth")
     need("jack_capture", "jack-capture")
-    synth = subprocess.Popen(["fluidsynth", "-a", "jack", "-m", "jack", "-i", "-o", "midi.autoconnect=0",
-                              "-o", "audio.jack.autoconnect=0", "-g", "1.0", str(SOUNDFONT)],
+    with socket.socket() as tcp:  # a free TCP port for FluidSynth's command server, which keeps it running
+        tcp.bind(("127.0.0.1", 0))
+        shell_port = tcp.getsockname()[1]
+    synth = subprocess.Popen(["fluidsynth", "-a", "jack", "-m", "jack", "-i", "-s", "-o", f"shell.port={shell_port}",
+                              "-o", "midi.autoconnect=0", "-o", "audio.jack.autoconnect=0", "-g", "1.0", str(SOUNDFONT)],
                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     capture = None
     wav = tmp_path / "synth.wav"
