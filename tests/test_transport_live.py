@@ -131,7 +131,7 @@ def test_osc_beats_tempo_and_style_go_out_when_due_and_keypoints_are_sent(tmp_pa
           f"p95 {np.percentile(beats, 95):.2f}, max {beats.max():.2f} over {len(beats)} beats; "
           + ", ".join(f"{k} p95 {np.percentile(v, 95):.2f}" for k, v in lateness.items() if len(v)))
     assert len(beats) >= 6 and beats.min() > -1.0  # never early
-    assert np.percentile(beats, 95) < 20.0  # generous here; the benchmark reports the figure (about 1 ms)
+    assert np.percentile(beats, 95) < 30.0  # generous (a loaded 2-core machine reached 21 ms); p95 is 1-5 ms normally
     keypoints = osc.received(proto.KEYPOINTS)
     assert len(keypoints) > 100 and all(len(args) == 34 for _, args in keypoints)
     assert np.isfinite(np.array([args for _, args in keypoints])).all()
