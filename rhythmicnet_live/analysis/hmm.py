@@ -1,16 +1,27 @@
 """Beat decoding with a beat-pointer HMM (Krebs, Boeck & Widmer 2015; what madmom's DBN does).
 
-State space: for every beat interval ``n`` (frames per beat, one per tempo in the allowed BPM range)
-a pointer ``p = 0 .. n-1`` that advances one position per frame; ``p = 0`` is the beat. Only when the
-pointer wraps may the tempo change, with probability ``exp(-transition_lambda * |n'/n - 1|)``.
-Observation: the beat activation ``a`` in [0, 1] per frame; beat states emit ``a``, the others
+State space: for every beat interval ``n`` (internal steps per beat, one per tempo in the allowed BPM
+range) a pointer ``p = 0 .. n-1`` that advances one position per step; ``p = 0`` is where the activation
+peaks. Only when the pointer wraps may the tempo change, with probability ``exp(-transition_lambda *
+|n'/n - 1|)``. Observation: the beat activation ``a`` in [0, 1]; beat states (the pointers within
+``1 / (2 observation_lambda)`` of a beat from 0) emit ``a``, the others
 ``(1 - a) / (observation_lambda - 1)``; a missing frame (NaN) is uninformative.
 
+Tempo resolution: the decoder runs at ``fps x upsample`` internal steps per second, the activation
+interpolated linearly between frames (causal: step values between frames t-1 and t need frame t only).
+At 30 fps an integer beat interval quantises tempo in 4-7% steps (17 and 18 frames are 105.9 and
+100.0 BPM, nothing in between); at 90 steps/s the steps are 1.1-3.4% over 60-180 BPM.
+
+``offset_s`` shifts the reported beat from the activation peak (pointer 0) to the pointer position
+``offset_s`` later (earlier if negative), for an activation that peaks before (after) the beat.
+
 ``BeatTracker.process_offline`` runs Viterbi over a whole clip. ``process_online(a, reset=...)`` runs
-forward filtering one frame at a time and returns an ``OnlineBeat``: whether a beat falls on this
-frame, the tempo, the phase within the beat, the predicted next beat times and a confidence, so a
-live engine can schedule notes ahead. ``redecode_window`` re-decodes the most recent frames with
-Viterbi, starting from the filtered distribution at the window start, to correct the recent past.
+forward filtering one frame at a time and returns an ``OnlineBeat``: whether a beat fell since the
+previous frame (and how long ago), the tempo, the phase, the predicted next beat times and a confidence.
+While the activation is missing (no body), beats are not reported and the tempo is held (the pointer
+keeps turning); reports resume when the pointer next reaches the beat. ``BeatTracker.known_tempo(bpm)``
+searches only ``bpm`` +-4% (a performer who knows the song's tempo). ``redecode_window`` re-decodes the
+most recent frames with Viterbi from the filtered distribution at the window start.
 """
 
 from __future__ import annotations
@@ -28,11 +39,13 @@ class OnlineBeat:
     """What the online decoder knows after one frame.
 
     frame: index of this frame since the last reset.
-    is_beat: a beat falls on this frame.
+    is_beat: a beat fell since the previous frame (never while the activation is missing).
     bpm: tempo (beats per minute) from the posterior mean beat interval.
-    phase: position within the current beat, in [0, 1).
+    phase: position within the current beat, in [0, 1) (0 = on the beat).
     next_beats: predicted times of the next beats, seconds from this frame (ascending).
     confidence: posterior mass of states that agree with the predicted next beat within one frame.
+    beat_lag: seconds from the beat to this frame's time, in [0, 1/fps) (0 when no beat).
+    suspended: the activation is missing (no body): beats are not reported, the tempo is held.
     """
 
     frame: int
@@ -41,21 +54,23 @@ class OnlineBeat:
     phase: float
     next_beats: tuple[float, ...]
     confidence: float
+    beat_lag: float = 0.0
+    suspended: bool = False
 
 
 class BeatStateSpace:
-    """Beat-pointer states for beat intervals ``min_interval .. max_interval`` frames.
+    """Beat-pointer states for the beat intervals (internal steps) of tempi ``min_bpm .. max_bpm`` at ``rate`` steps/s.
 
     Arrays (S = total number of states):
-        interval[s]: frames per beat of state s; position[s]: pointer 0 .. interval-1.
-        first[k], last[k]: state index of pointer 0 and of the last pointer of tempo k.
+        intervals[k]: steps per beat of tempo k (ascending); first[k], last[k]: state of pointer 0 and of
+        the last pointer of tempo k; interval[s], position[s], tempo_index[s]: per state.
     """
 
-    def __init__(self, min_bpm: float, max_bpm: float, fps: float):
+    def __init__(self, min_bpm: float, max_bpm: float, rate: float):
         if not 0 < min_bpm < max_bpm:
             raise ValueError(f"need 0 < min_bpm < max_bpm, got {min_bpm}, {max_bpm}")
-        lo = max(2, int(np.floor(60.0 * fps / max_bpm)))
-        hi = int(np.ceil(60.0 * fps / min_bpm))
+        lo = max(2, int(np.floor(60.0 * rate / max_bpm)))
+        hi = int(np.ceil(60.0 * rate / min_bpm))
         self.intervals = np.arange(lo, hi + 1)
         self.first = np.concatenate([[0], np.cumsum(self.intervals)[:-1]])
         self.last = self.first + self.intervals - 1
@@ -65,15 +80,26 @@ class BeatStateSpace:
         self.position = np.arange(self.num_states) - self.first[self.tempo_index]
 
 
+def upsample_activation(previous: float, current: float, factor: int) -> np.ndarray:
+    """Activation at the ``factor`` internal steps after frame t-1 up to frame t (the last one is frame t).
+
+    Linear interpolation; a step next to a missing frame (NaN) is missing, except frame t itself.
+    """
+    w = np.arange(1, factor + 1) / factor
+    out = (1.0 - w) * previous + w * current
+    out[-1] = current
+    return out
+
+
 class BeatTracker:
     """Beat-pointer HMM with offline (Viterbi) and online (forward filtering) decoding.
 
-    Parameters: tempo range in BPM, frame rate ``fps`` of the activation, ``transition_lambda``
-    (higher = steadier tempo; 50 rather than madmom's 100 because at 30 fps one frame of beat interval
-    is already a 7% tempo step at 120 BPM), ``tempo_jump`` (floor of the tempo-change probability at a beat, so a
-    performer's sudden tempo change can be followed), ``observation_lambda`` (share of a beat that counts as "beat"),
-    ``window_s`` (seconds of recent frames kept for ``redecode_window``), ``num_predictions``
-    (how many upcoming beats ``OnlineBeat.next_beats`` lists).
+    Parameters: tempo range in BPM; ``fps`` of the activation; ``upsample`` internal steps per frame;
+    ``transition_lambda`` (higher = steadier tempo); ``tempo_jump`` (floor of the tempo-change probability
+    at a beat, so a sudden tempo change can be followed); ``observation_lambda`` (1/share of a beat that
+    counts as "beat"); ``offset_s`` (seconds from the activation peak to the reported beat);
+    ``window_s`` (seconds kept for ``redecode_window``); ``num_predictions`` (length of ``next_beats``).
+    Defaults were chosen by cross-validation on AIST++ (``python -m export.evaluate_beats --tune``).
     """
 
     def __init__(
@@ -81,51 +107,73 @@ class BeatTracker:
         min_bpm: float = 60.0,
         max_bpm: float = 180.0,
         fps: float = FPS,
-        transition_lambda: float = 50.0,
+        upsample: int = 3,
+        transition_lambda: float = 100.0,
         tempo_jump: float = 1e-5,
         observation_lambda: float = 16.0,
+        offset_s: float = 0.0,
         window_s: float = 4.0,
         num_predictions: int = 4,
     ):
-        self.fps = fps
+        self.fps, self.upsample = fps, int(upsample)
+        self.rate = fps * self.upsample
         self.min_bpm, self.max_bpm = min_bpm, max_bpm
-        self.space = BeatStateSpace(min_bpm, max_bpm, fps)
-        ratio = self.space.intervals[None, :] / self.space.intervals[:, None]
+        self.offset_s = offset_s
+        self.space = space = BeatStateSpace(min_bpm, max_bpm, self.rate)
+        ratio = space.intervals[None, :] / space.intervals[:, None]
         trans = np.exp(-transition_lambda * np.abs(ratio - 1.0)) + tempo_jump
         self.tempo_transition = trans / trans.sum(axis=1, keepdims=True)  # (K, K): row = from tempo
         self.log_tempo_transition = np.log(self.tempo_transition + 1e-300)
-        beat_share = self.space.position < self.space.interval / observation_lambda
-        self.beat_states = np.flatnonzero(beat_share | (self.space.position == 0))
-        self.is_beat_state = np.zeros(self.space.num_states, bool)
-        self.is_beat_state[self.beat_states] = True
-        self.min_beat_gap = int(np.floor(60.0 * fps / max_bpm))  # frames: beats never closer than at max_bpm
+        # Beat states: the 1/observation_lambda of a beat centred on pointer 0 (madmom's region starts at 0, which
+        # puts pointer 0, and so the reported beat, half that region before the activation peak).
+        from_peak = np.minimum(space.position, space.interval - space.position)
+        self.beat_states = np.flatnonzero(from_peak <= space.interval / (2 * observation_lambda))
         self.observation_lambda = observation_lambda
-        self.frames_to_next = self.space.interval - self.space.position  # (S,) frames to the next pointer 0
-        # States whose next beat is within one frame of v frames away, for each v (confidence).
-        self.agreeing_states = [np.flatnonzero(np.abs(self.frames_to_next - v) <= 1)
-                                for v in range(int(self.space.intervals.max()) + 1)]
-        self._interval_of = self.space.interval.tolist()  # Python ints: fast scalar look-ups per frame
-        self._position_of = self.space.position.tolist()
-        self.window = int(round(window_s * fps))
+        # The reported beat: pointer position ``offset_s`` after the peak, per tempo (mod its interval).
+        self.beat_position = np.round(offset_s * self.rate).astype(int) % space.interval
+        since = (space.position - self.beat_position) % space.interval  # steps since the reported beat
+        self.is_report_state = (since < space.interval / observation_lambda) | (since == 0)
+        self.steps_to_next = space.interval - since  # (S,) steps to the next reported beat, 1 .. interval
+        self.min_beat_gap = int(np.floor(60.0 * self.rate / max_bpm))  # steps: beats never closer than at max_bpm
+        u = self.upsample  # states whose next beat is within one frame of v steps away, for each v (confidence)
+        self.agreeing_states = [np.flatnonzero(np.abs(self.steps_to_next - v) <= u)
+                                for v in range(int(space.intervals.max()) + 1)]
+        self._interval_of = space.interval.tolist()  # Python ints: fast scalar look-ups per step
+        self._since_of = since.tolist()
+        self._report_of = self.is_report_state.tolist()
+        self.window = int(round(window_s * self.rate))
         self.num_predictions = num_predictions
         self.reset()
 
+    @classmethod
+    def known_tempo(cls, bpm: float, tolerance: float = 0.04, **kwargs) -> "BeatTracker":
+        """A tracker that searches only ``bpm`` +- ``tolerance`` (the tempo a performer gives; the phase comes from the motion)."""
+        if bpm <= 0 or not 0 < tolerance < 1:
+            raise ValueError(f"need bpm > 0 and 0 < tolerance < 1, got {bpm}, {tolerance}")
+        return cls(min_bpm=bpm * (1 - tolerance), max_bpm=bpm * (1 + tolerance), **kwargs)
+
     # ---- model pieces -------------------------------------------------------------------------
-    def _likelihood(self, activation: float) -> np.ndarray:
-        """P(observation | state) for one frame, shape (S,); uniform for a missing frame (NaN)."""
-        if activation != activation:  # NaN: missing frame
-            return np.ones(self.space.num_states)
+    def _observe(self, alpha: np.ndarray, activation: float) -> np.ndarray:
+        """alpha x P(observation | state), unnormalised; unchanged for a missing step (NaN)."""
+        if activation != activation:  # NaN: missing
+            return alpha
         a = min(max(float(activation), 1e-6), 1.0 - 1e-6)
-        out = np.full(self.space.num_states, (1.0 - a) / (self.observation_lambda - 1.0))
-        out[self.beat_states] = a
+        other = (1.0 - a) / (self.observation_lambda - 1.0)
+        out = alpha * other
+        out[self.beat_states] *= a / other
+        return out
+
+    def _log_likelihood(self, activation: float) -> np.ndarray:
+        """log P(observation | state) (S,); zeros for a missing step (NaN)."""
+        out = np.zeros(self.space.num_states)
+        if activation == activation:
+            a = min(max(float(activation), 1e-6), 1.0 - 1e-6)
+            out[:] = np.log((1.0 - a) / (self.observation_lambda - 1.0))
+            out[self.beat_states] = np.log(a)
         return out
 
     def _predict(self, alpha: np.ndarray) -> np.ndarray:
-        """One step of the transition model applied to a distribution over states.
-
-        Pointers advance by one (state s comes from s - 1 inside a tempo); pointer 0 of every tempo
-        comes from the last pointers through the tempo transition.
-        """
+        """One step of the transition model: pointers advance; pointer 0 comes from the last pointers via the tempo transition."""
         space = self.space
         out = np.empty_like(alpha)
         out[1:] = alpha[:-1]
@@ -135,40 +183,51 @@ class BeatTracker:
     def _initial(self) -> np.ndarray:
         return np.full(self.space.num_states, 1.0 / self.space.num_states)
 
+    def internal_activation(self, activation: np.ndarray) -> np.ndarray:
+        """Activation (T,) at ``fps`` -> ((T - 1) x upsample + 1,) at the internal rate (frame t = step t x upsample)."""
+        activation = np.asarray(activation, dtype=np.float64)
+        if len(activation) < 2:
+            return activation.copy()
+        steps = [upsample_activation(p, c, self.upsample) for p, c in zip(activation[:-1], activation[1:])]
+        return np.concatenate([activation[:1]] + steps)
+
     # ---- offline --------------------------------------------------------------------------------
-    def viterbi(self, activation: np.ndarray, log_prior: np.ndarray | None = None) -> np.ndarray:
-        """Most likely state sequence (T,) for activations (T,) in [0, 1] (NaN = missing)."""
+    def viterbi(self, steps: np.ndarray, log_prior: np.ndarray | None = None) -> np.ndarray:
+        """Most likely state sequence for internal-rate activations ``steps`` in [0, 1] (NaN = missing)."""
         space = self.space
-        T = len(activation)
+        n = len(steps)
         delta = np.log(self._initial()) if log_prior is None else log_prior.copy()
-        back = np.empty((T, len(space.intervals)), dtype=np.int32)
-        for t in range(T):
+        back = np.empty((n, len(space.intervals)), dtype=np.int32)
+        columns = np.arange(len(space.intervals))
+        for t in range(n):
             if t > 0:
                 new = np.empty_like(delta)
                 new[1:] = delta[:-1]
                 scores = delta[space.last][:, None] + self.log_tempo_transition
                 back[t] = np.argmax(scores, axis=0)
-                new[space.first] = scores[back[t], np.arange(len(space.intervals))]
+                new[space.first] = scores[back[t], columns]
                 delta = new
-            delta = delta + np.log(self._likelihood(activation[t]))
+            delta = delta + self._log_likelihood(steps[t])
             delta -= delta.max()
-        path = np.empty(T, dtype=np.int64)
+        path = np.empty(n, dtype=np.int64)
         path[-1] = int(np.argmax(delta))
-        for t in range(T - 1, 0, -1):
+        for t in range(n - 1, 0, -1):
             s = path[t]
-            if space.position[s] > 0:
-                path[t - 1] = s - 1
-            else:
-                path[t - 1] = space.last[back[t, space.tempo_index[s]]]
+            path[t - 1] = s - 1 if space.position[s] > 0 else space.last[back[t, space.tempo_index[s]]]
         return path
+
+    def _beat_steps(self, path: np.ndarray) -> np.ndarray:
+        """Steps of ``path`` where the pointer is at the reported beat."""
+        return np.flatnonzero(self.space.position[path] == self.beat_position[path])
 
     def decode_offline(self, activation: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Viterbi over a whole clip: (beat times in seconds from frame 0 = 0 s, tempo in BPM per frame (T,))."""
         activation = np.asarray(activation, dtype=np.float64)
         if len(activation) == 0:
             return np.zeros(0), np.zeros(0)
-        path = self.viterbi(activation)
-        return np.flatnonzero(self.space.position[path] == 0) / self.fps, 60.0 * self.fps / self.space.interval[path]
+        path = self.viterbi(self.internal_activation(activation))
+        tempo = 60.0 * self.rate / self.space.interval[path[::self.upsample]]
+        return self._beat_steps(path) / self.rate, tempo
 
     def process_offline(self, activation: np.ndarray) -> np.ndarray:
         """Beat times in seconds (from frame 0 = 0 s) decoded by Viterbi over the whole clip."""
@@ -179,63 +238,65 @@ class BeatTracker:
         """Forget everything: the next frame is frame 0 with a uniform state distribution."""
         self.alpha = self._initial()
         self.frame = -1
-        self.last_beat_frame = -(10**9)
+        self.step = -1
+        self.previous = float("nan")
+        self.last_beat_step = -(10**9)
         self.recent_activation: deque[float] = deque(maxlen=self.window)
         self.recent_alpha: deque[np.ndarray] = deque(maxlen=self.window)
 
     def process_online(self, activation: float, reset: bool = False) -> OnlineBeat:
-        """Filter one frame's activation (NaN = missing frame) and report beat, tempo and predictions."""
+        """Filter one frame's activation (NaN = missing: no body) and report beat, tempo and predictions."""
         if reset:
             self.reset()
         self.frame += 1
-        prior = self.alpha if self.frame == 0 else self._predict(self.alpha)
-        self.recent_alpha.append(prior)
-        self.recent_activation.append(float(activation))
-        alpha = prior * self._likelihood(activation)
-        alpha /= alpha.sum()
-        self.alpha = alpha
-        return self._report()
+        activation = float(activation)
+        values = [activation] if self.frame == 0 else upsample_activation(self.previous, activation, self.upsample)
+        self.previous = activation
+        beat_step = None
+        for value in values:
+            self.step += 1
+            prior = self.alpha if self.step == 0 else self._predict(self.alpha)
+            self.recent_alpha.append(prior)
+            self.recent_activation.append(float(value))
+            alpha = self._observe(prior, value)
+            self.alpha = alpha / alpha.sum()
+            # madmom's online rule: a beat when the best state is a (reported) beat state, at least one beat
+            # at max_bpm after the previous one; never from a missing step (no body, no beat).
+            best = int(self.alpha.argmax())
+            if value == value and self._report_of[best] and self.step - self.last_beat_step >= self.min_beat_gap:
+                beat_step = self.last_beat_step = self.step
+        return self._report(beat_step, suspended=activation != activation)
 
-    def _report(self) -> OnlineBeat:
+    def _report(self, beat_step: int | None, suspended: bool) -> OnlineBeat:
         best = int(self.alpha.argmax())
         interval = self._interval_of[best]
-        position = self._position_of[best]
-        phase = position / interval
-        # A beat falls here if the best state is a beat state (the pointers that emit the activation), at
-        # least one beat at max_bpm after the previous reported beat: madmom's online rule. (Requiring
-        # pointer 0 and half the current interval since the last beat missed beats whenever the filter
-        # corrected its phase backwards: online F on held-out AIST++ dancers rose from 0.233 to 0.263 for
-        # the kinematic activation and from 0.202 to 0.298 for the beat model with this rule.)
-        is_beat = bool(self.is_beat_state[best]) and self.frame - self.last_beat_frame >= self.min_beat_gap
-        if is_beat:
-            self.last_beat_frame = self.frame
-        best_next = interval - position
-        confidence = float(self.alpha[self.agreeing_states[best_next]].sum())
-        next_beats = tuple((best_next + k * interval) / self.fps for k in range(self.num_predictions))
+        since = self._since_of[best]
+        to_next = interval - since
+        confidence = float(self.alpha[self.agreeing_states[to_next]].sum())
         return OnlineBeat(
             frame=self.frame,
-            is_beat=bool(is_beat),
-            bpm=60.0 * self.fps / float(self.alpha @ self.space.interval),
-            phase=phase,
-            next_beats=next_beats,
+            is_beat=beat_step is not None,
+            bpm=60.0 * self.rate / float(self.alpha @ self.space.interval),
+            phase=since / interval,
+            next_beats=tuple((to_next + k * interval) / self.rate for k in range(self.num_predictions)),
             confidence=confidence,
+            beat_lag=0.0 if beat_step is None else (self.step - beat_step) / self.rate,
+            suspended=suspended,
         )
 
     def redecode_window(self) -> np.ndarray:
-        """Beat frames (absolute, since reset) of the recent window, re-decoded by Viterbi.
+        """Beat times (seconds since reset) in the recent window, re-decoded by Viterbi.
 
-        The window starts from the filtered prior at its first frame, so it agrees with what came before.
+        The window starts from the filtered prior at its first step, so it agrees with what came before.
         """
         if not self.recent_activation:
-            return np.zeros(0, dtype=np.int64)
-        activation = np.asarray(self.recent_activation)
-        log_prior = np.log(self.recent_alpha[0] + 1e-300)
-        path = self.viterbi(activation, log_prior=log_prior)
-        start = self.frame - len(activation) + 1
-        return start + np.flatnonzero(self.space.position[path] == 0)
+            return np.zeros(0)
+        steps = np.asarray(self.recent_activation)
+        path = self.viterbi(steps, log_prior=np.log(self.recent_alpha[0] + 1e-300))
+        return (self.step - len(steps) + 1 + self._beat_steps(path)) / self.rate
 
     def process_sequence_online(self, activation: np.ndarray) -> tuple[np.ndarray, list[OnlineBeat]]:
         """Run ``process_online`` over a whole sequence from a reset: (beat times in seconds, reports)."""
         reports = [self.process_online(a, reset=(i == 0)) for i, a in enumerate(np.asarray(activation, float))]
-        beats = np.array([r.frame for r in reports if r.is_beat], dtype=np.float64) / self.fps
+        beats = np.array([r.frame / self.fps - r.beat_lag for r in reports if r.is_beat], dtype=np.float64)
         return beats, reports
