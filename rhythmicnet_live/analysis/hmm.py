@@ -12,6 +12,10 @@ interpolated linearly between frames (causal: step values between frames t-1 and
 At 30 fps an integer beat interval quantises tempo in 4-7% steps (17 and 18 frames are 105.9 and
 100.0 BPM, nothing in between); at 90 steps/s the steps are 1.1-3.4% over 60-180 BPM.
 
+Tempo prior: a beat model with a tempo head gives, per frame, a distribution over its tempo classes
+(``tempo_bins``, BPM); it is interpolated (in log tempo) onto the decoder's tempi and multiplies the state
+probabilities once per frame, raised to ``tempo_weight`` (an observation of the tempo beside the activation).
+
 ``offset_s`` shifts the reported beat from the activation peak (pointer 0) to the pointer position
 ``offset_s`` later (earlier if negative), for an activation that peaks before (after) the beat.
 
@@ -91,6 +95,19 @@ def upsample_activation(previous: float, current: float, factor: int) -> np.ndar
     return out
 
 
+def tempo_interpolation(tempi: np.ndarray, bins: np.ndarray) -> np.ndarray:
+    """(len(tempi), len(bins)) weights that interpolate a distribution over ``bins`` (BPM, ascending) at
+    ``tempi`` (BPM), linearly in log tempo, clamped at the ends."""
+    x = np.log(np.asarray(bins, float))
+    pos = np.clip(np.interp(np.log(tempi), x, np.arange(len(x))), 0, len(x) - 1)
+    lo = np.minimum(np.floor(pos).astype(int), len(x) - 2)
+    w = pos - lo
+    out = np.zeros((len(tempi), len(x)))
+    out[np.arange(len(tempi)), lo] = 1.0 - w
+    out[np.arange(len(tempi)), lo + 1] = w
+    return out
+
+
 class BeatTracker:
     """Beat-pointer HMM with offline (Viterbi) and online (forward filtering) decoding.
 
@@ -98,7 +115,8 @@ class BeatTracker:
     ``transition_lambda`` (higher = steadier tempo); ``tempo_jump`` (floor of the tempo-change probability
     at a beat, so a sudden tempo change can be followed); ``observation_lambda`` (1/share of a beat that
     counts as "beat"); ``offset_s`` (seconds from the activation peak to the reported beat);
-    ``window_s`` (seconds kept for ``redecode_window``); ``num_predictions`` (length of ``next_beats``).
+    ``window_s`` (seconds kept for ``redecode_window``); ``num_predictions`` (length of ``next_beats``);
+    ``tempo_bins`` (BPM of a beat model's tempo classes, if it has a tempo head) and ``tempo_weight``.
     Defaults were chosen by cross-validation on AIST++ (``python -m export.evaluate_beats --tune``).
     """
 
@@ -114,6 +132,8 @@ class BeatTracker:
         offset_s: float = 0.0,
         window_s: float = 4.0,
         num_predictions: int = 4,
+        tempo_bins: np.ndarray | None = None,
+        tempo_weight: float = 0.1,
     ):
         self.fps, self.upsample = fps, int(upsample)
         self.rate = fps * self.upsample
@@ -143,6 +163,8 @@ class BeatTracker:
         self._report_of = self.is_report_state.tolist()
         self.window = int(round(window_s * self.rate))
         self.num_predictions = num_predictions
+        self.tempo_weight = tempo_weight
+        self.tempo_map = None if tempo_bins is None else tempo_interpolation(60.0 * self.rate / space.intervals, tempo_bins)
         self.reset()
 
     @classmethod
@@ -153,6 +175,13 @@ class BeatTracker:
         return cls(min_bpm=bpm * (1 - tolerance), max_bpm=bpm * (1 + tolerance), **kwargs)
 
     # ---- model pieces -------------------------------------------------------------------------
+    def _log_tempo_prior(self, tempo: np.ndarray | None) -> np.ndarray | None:
+        """Per-state log weight (S,) of one frame's tempo distribution over ``tempo_bins``; None if not given or missing."""
+        if tempo is None or self.tempo_map is None or not np.isfinite(tempo).all():
+            return None
+        per_tempo = self.tempo_weight * np.log(self.tempo_map @ tempo + 1e-6)
+        return (per_tempo - per_tempo.max())[self.space.tempo_index]
+
     def _observe(self, alpha: np.ndarray, activation: float) -> np.ndarray:
         """alpha x P(observation | state), unnormalised; unchanged for a missing step (NaN)."""
         if activation != activation:  # NaN: missing
@@ -192,8 +221,10 @@ class BeatTracker:
         return np.concatenate([activation[:1]] + steps)
 
     # ---- offline --------------------------------------------------------------------------------
-    def viterbi(self, steps: np.ndarray, log_prior: np.ndarray | None = None) -> np.ndarray:
-        """Most likely state sequence for internal-rate activations ``steps`` in [0, 1] (NaN = missing)."""
+    def viterbi(self, steps: np.ndarray, log_prior: np.ndarray | None = None,
+                tempo: np.ndarray | None = None) -> np.ndarray:
+        """Most likely state sequence for internal-rate activations ``steps`` in [0, 1] (NaN = missing), with
+        per-frame tempo distributions ``tempo`` (frames, K) applied at the frame steps (every ``upsample``-th)."""
         space = self.space
         n = len(steps)
         delta = np.log(self._initial()) if log_prior is None else log_prior.copy()
@@ -208,6 +239,9 @@ class BeatTracker:
                 new[space.first] = scores[back[t], columns]
                 delta = new
             delta = delta + self._log_likelihood(steps[t])
+            if tempo is not None and t % self.upsample == 0:
+                weight = self._log_tempo_prior(tempo[t // self.upsample])
+                delta = delta if weight is None else delta + weight
             delta -= delta.max()
         path = np.empty(n, dtype=np.int64)
         path[-1] = int(np.argmax(delta))
@@ -220,18 +254,19 @@ class BeatTracker:
         """Steps of ``path`` where the pointer is at the reported beat."""
         return np.flatnonzero(self.space.position[path] == self.beat_position[path])
 
-    def decode_offline(self, activation: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Viterbi over a whole clip: (beat times in seconds from frame 0 = 0 s, tempo in BPM per frame (T,))."""
+    def decode_offline(self, activation: np.ndarray, tempo: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Viterbi over a whole clip (optional tempo distributions (T, K)): (beat times in seconds from frame 0 = 0 s,
+        tempo in BPM per frame (T,))."""
         activation = np.asarray(activation, dtype=np.float64)
         if len(activation) == 0:
             return np.zeros(0), np.zeros(0)
-        path = self.viterbi(self.internal_activation(activation))
+        path = self.viterbi(self.internal_activation(activation), tempo=tempo)
         tempo = 60.0 * self.rate / self.space.interval[path[::self.upsample]]
         return self._beat_steps(path) / self.rate, tempo
 
-    def process_offline(self, activation: np.ndarray) -> np.ndarray:
+    def process_offline(self, activation: np.ndarray, tempo: np.ndarray | None = None) -> np.ndarray:
         """Beat times in seconds (from frame 0 = 0 s) decoded by Viterbi over the whole clip."""
-        return self.decode_offline(activation)[0]
+        return self.decode_offline(activation, tempo)[0]
 
     # ---- online ---------------------------------------------------------------------------------
     def reset(self) -> None:
@@ -244,8 +279,9 @@ class BeatTracker:
         self.recent_activation: deque[float] = deque(maxlen=self.window)
         self.recent_alpha: deque[np.ndarray] = deque(maxlen=self.window)
 
-    def process_online(self, activation: float, reset: bool = False) -> OnlineBeat:
-        """Filter one frame's activation (NaN = missing: no body) and report beat, tempo and predictions."""
+    def process_online(self, activation: float, reset: bool = False, tempo: np.ndarray | None = None) -> OnlineBeat:
+        """Filter one frame's activation (NaN = missing: no body) and, if given, its tempo distribution over
+        ``tempo_bins``; report beat, tempo and predictions."""
         if reset:
             self.reset()
         self.frame += 1
@@ -253,12 +289,15 @@ class BeatTracker:
         values = [activation] if self.frame == 0 else upsample_activation(self.previous, activation, self.upsample)
         self.previous = activation
         beat_step = None
-        for value in values:
+        tempo_weight = self._log_tempo_prior(tempo)
+        for i, value in enumerate(values):
             self.step += 1
             prior = self.alpha if self.step == 0 else self._predict(self.alpha)
             self.recent_alpha.append(prior)
             self.recent_activation.append(float(value))
             alpha = self._observe(prior, value)
+            if tempo_weight is not None and i == len(values) - 1:
+                alpha = alpha * np.exp(tempo_weight)
             self.alpha = alpha / alpha.sum()
             # madmom's online rule: a beat when the best state is a (reported) beat state, at least one beat
             # at max_bpm after the previous one; never from a missing step (no body, no beat).
@@ -295,8 +334,11 @@ class BeatTracker:
         path = self.viterbi(steps, log_prior=np.log(self.recent_alpha[0] + 1e-300))
         return (self.step - len(steps) + 1 + self._beat_steps(path)) / self.rate
 
-    def process_sequence_online(self, activation: np.ndarray) -> tuple[np.ndarray, list[OnlineBeat]]:
-        """Run ``process_online`` over a whole sequence from a reset: (beat times in seconds, reports)."""
-        reports = [self.process_online(a, reset=(i == 0)) for i, a in enumerate(np.asarray(activation, float))]
+    def process_sequence_online(self, activation: np.ndarray,
+                                tempo: np.ndarray | None = None) -> tuple[np.ndarray, list[OnlineBeat]]:
+        """Run ``process_online`` over a whole sequence (optional tempo distributions (T, K)) from a reset:
+        (beat times in seconds, reports)."""
+        reports = [self.process_online(a, reset=(i == 0), tempo=None if tempo is None else tempo[i])
+                   for i, a in enumerate(np.asarray(activation, float))]
         beats = np.array([r.frame / self.fps - r.beat_lag for r in reports if r.is_beat], dtype=np.float64)
         return beats, reports
