@@ -77,18 +77,19 @@ def test_tempi_between_integer_frame_intervals(bpm):
     assert match(truth[truth > 3.0], online, tolerance=1.5 / FPS) == 1.0
 
 
-def test_known_tempo_and_offset():
+def test_known_tempo_and_online_offset():
     n = int(12 * FPS)
     truth = grid(80.0, 0.3, n / FPS)
     act = pulse_activation(truth - 0.1, n)  # an activation that peaks 100 ms before the beat
     tracker = BeatTracker.known_tempo(80.0)
     assert tracker.min_bpm == pytest.approx(76.8) and tracker.max_bpm == pytest.approx(83.2)
-    early = tracker.process_offline(act)
-    assert np.median(early[1:] - truth[np.searchsorted(truth, early[1:])]) == pytest.approx(-0.1, abs=0.02)
-    shifted = BeatTracker.known_tempo(80.0, offset_s=0.1)
-    assert match(truth[1:], shifted.process_offline(act), tolerance=1.0 / FPS) == 1.0
+    online, _ = tracker.process_sequence_online(act)
+    early = online[online > 3.0]
+    assert np.median(early - truth[np.searchsorted(truth, early)]) == pytest.approx(-0.1, abs=0.02)
+    shifted = BeatTracker.known_tempo(80.0, online_offset_s=0.1)
     online, _ = shifted.process_sequence_online(act)
-    assert match(truth[truth > 3.0], online, tolerance=1.5 / FPS) == 1.0
+    assert match(truth[truth > 3.0], online, tolerance=1.0 / FPS) == 1.0
+    np.testing.assert_array_equal(shifted.process_offline(act), tracker.process_offline(act))  # offline: no shift
     with pytest.raises(ValueError):
         BeatTracker.known_tempo(0.0)
 
@@ -143,3 +144,24 @@ def test_reset_starts_afresh_and_narrow_tempo_range():
     assert 85.0 * 0.95 <= first.bpm <= 95.0 * 1.05
     with pytest.raises(ValueError):
         BeatTracker(min_bpm=120.0, max_bpm=100.0)
+
+
+def test_tempo_prior_picks_the_metrical_level():
+    """Pulses on every 8th note at 80 BPM (stronger on the beat) fit 80 and 160 BPM; the model's tempo
+    distribution decides."""
+    n = int(16 * FPS)
+    beats = grid(80.0, 0.2, n / FPS)
+    act = np.maximum(pulse_activation(beats, n), pulse_activation(beats + 0.375, n, peak=0.6))
+    bins = np.geomspace(60.0, 180.0, 25)
+    for bpm, truth in ((80.0, beats), (160.0, np.sort(np.concatenate([beats, beats + 0.375])))):
+        probs = np.exp(-0.5 * ((np.log(bins) - np.log(bpm)) / 0.05) ** 2)
+        tempo = np.tile(probs / probs.sum(), (n, 1))
+        tracker = BeatTracker(tempo_bins=bins, tempo_weight=0.3)
+        offline, _ = tracker.decode_offline(act, tempo)
+        online, reports = tracker.process_sequence_online(act, tempo)
+        assert 60.0 / np.median(np.diff(offline)) == pytest.approx(bpm, rel=0.03)
+        assert 60.0 / np.median(np.diff(online[online > 4.0])) == pytest.approx(bpm, rel=0.03)
+        assert reports[-1].bpm == pytest.approx(bpm, rel=0.03)
+        assert match(truth[(truth > 4.0) & (truth < n / FPS)], online, tolerance=1.5 / FPS) == 1.0
+    missing = np.full((n, 25), np.nan)  # a frame without a body carries no tempo evidence either
+    assert BeatTracker(tempo_bins=bins).process_sequence_online(act, missing)[1][-1].bpm > 0

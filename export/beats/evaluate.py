@@ -19,8 +19,8 @@ confusion of the decoded tempo (right, double, half, 3/2, 2/3, other) and F / T4
 tempo band and keypoint source.
 
 Decoder settings (``--tune``): for each test fold, the grid point with the best mean online F on the
-other folds' sequences, then the timing offset that centres those folds' beats; the test fold never
-chooses anything.
+other folds' sequences, then the online offset that centres those folds' online beats when the tempo is
+right (decoded with the true tempo given); the test fold never chooses anything.
 
     python -m export.beats.evaluate [--cv v1 v2] [--tune] [--no-madmom]
 """
@@ -227,12 +227,17 @@ def tune_settings(acts: Activations, items: list[EvalItem], folds: list[list[str
         tracker = BeatTracker(min_bpm, max_bpm, tempo_bins=acts.bins, **dict(zip(grid, values)))
         online[values] = [score(it.beats, tracker.process_sequence_online(a, None if acts.tempo is None else acts.tempo[i])[0],
                                 it.seq.bpm, skip) for i, (a, it) in enumerate(zip(acts.beat, items))]
+    known: dict[tuple, list[float]] = {}  # grid point -> per item median offset (ms) of known-tempo online beats
     chosen = {}
     for f, test in enumerate(folds):
         train = [i for i, it in enumerate(items) if it.seq.dancer not in test]
         values = max(online, key=lambda v: np.mean([online[v][i]["F"] for i in train]))
-        offsets = [online[values][i]["offset_ms"] for i in train if online[values][i]["offset_ms"] == online[values][i]["offset_ms"]]
-        chosen[f] = dict(zip(grid, values), offset_s=round(-float(np.median(offsets)) / 1e3, 2))
+        kw = dict(zip(grid, values))
+        if values not in known:
+            known[values] = [score(it.beats, BeatTracker.known_tempo(it.seq.bpm, **kw).process_sequence_online(a)[0],
+                                   it.seq.bpm, skip)["offset_ms"] for a, it in zip(acts.beat, items)]
+        offsets = [known[values][i] for i in train if known[values][i] == known[values][i]]
+        chosen[f] = dict(kw, online_offset_s=round(-float(np.median(offsets)) / 1e3, 3))
     return chosen
 
 

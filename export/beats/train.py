@@ -217,7 +217,8 @@ def train_model(cfg: BeatNetConfig, train: list[View], val: list[View], settings
     model = BeatNet(cfg)
     opt = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, settings.lr, total_steps=settings.steps, pct_start=0.1)
-    val_batches = [batch_of(val, np.random.default_rng(1000), 16, settings.frames * 3 // 2)] if val else []
+    val_rng = np.random.default_rng(1000)  # the same validation windows at every evaluation
+    val_batches = [batch_of(val, val_rng, 16, settings.frames * 3 // 2) for _ in range(4)] if val else []
     best = (float("inf"), None, 0)
     t0 = time.time()
     for step in range(1, settings.steps + 1):

@@ -16,8 +16,9 @@ Tempo prior: a beat model with a tempo head gives, per frame, a distribution ove
 (``tempo_bins``, BPM); it is interpolated (in log tempo) onto the decoder's tempi and multiplies the state
 probabilities once per frame, raised to ``tempo_weight`` (an observation of the tempo beside the activation).
 
-``offset_s`` shifts the reported beat from the activation peak (pointer 0) to the pointer position
-``offset_s`` later (earlier if negative), for an activation that peaks before (after) the beat.
+``online_offset_s`` shifts the beats that ``process_online`` reports from pointer 0 to the pointer position
+that many seconds later (earlier if negative). The forward filter sees a broad activation peak only up to
+now, so it puts the beat early by about half the peak's width; Viterbi, which sees the whole peak, does not.
 
 ``BeatTracker.process_offline`` runs Viterbi over a whole clip. ``process_online(a, reset=...)`` runs
 forward filtering one frame at a time and returns an ``OnlineBeat``: whether a beat fell since the
@@ -114,7 +115,7 @@ class BeatTracker:
     Parameters: tempo range in BPM; ``fps`` of the activation; ``upsample`` internal steps per frame;
     ``transition_lambda`` (higher = steadier tempo); ``tempo_jump`` (floor of the tempo-change probability
     at a beat, so a sudden tempo change can be followed); ``observation_lambda`` (1/share of a beat that
-    counts as "beat"); ``offset_s`` (seconds from the activation peak to the reported beat);
+    counts as "beat"); ``online_offset_s`` (seconds from the filtered beat to the reported online beat);
     ``window_s`` (seconds kept for ``redecode_window``); ``num_predictions`` (length of ``next_beats``);
     ``tempo_bins`` (BPM of a beat model's tempo classes, if it has a tempo head) and ``tempo_weight``.
     Defaults were chosen by cross-validation on AIST++ (``python -m export.evaluate_beats --tune``).
@@ -129,7 +130,7 @@ class BeatTracker:
         transition_lambda: float = 100.0,
         tempo_jump: float = 1e-5,
         observation_lambda: float = 16.0,
-        offset_s: float = 0.0,
+        online_offset_s: float = 0.0,
         window_s: float = 4.0,
         num_predictions: int = 4,
         tempo_bins: np.ndarray | None = None,
@@ -138,7 +139,7 @@ class BeatTracker:
         self.fps, self.upsample = fps, int(upsample)
         self.rate = fps * self.upsample
         self.min_bpm, self.max_bpm = min_bpm, max_bpm
-        self.offset_s = offset_s
+        self.online_offset_s = online_offset_s
         self.space = space = BeatStateSpace(min_bpm, max_bpm, self.rate)
         ratio = space.intervals[None, :] / space.intervals[:, None]
         trans = np.exp(-transition_lambda * np.abs(ratio - 1.0)) + tempo_jump
@@ -149,9 +150,9 @@ class BeatTracker:
         from_peak = np.minimum(space.position, space.interval - space.position)
         self.beat_states = np.flatnonzero(from_peak <= space.interval / (2 * observation_lambda))
         self.observation_lambda = observation_lambda
-        # The reported beat: pointer position ``offset_s`` after the peak, per tempo (mod its interval).
-        self.beat_position = np.round(offset_s * self.rate).astype(int) % space.interval
-        since = (space.position - self.beat_position) % space.interval  # steps since the reported beat
+        # The reported online beat: pointer position ``online_offset_s`` after pointer 0, per tempo (mod its interval).
+        beat_position = np.round(online_offset_s * self.rate).astype(int) % space.interval
+        since = (space.position - beat_position) % space.interval  # steps since the reported beat
         self.is_report_state = (since < space.interval / observation_lambda) | (since == 0)
         self.steps_to_next = space.interval - since  # (S,) steps to the next reported beat, 1 .. interval
         self.min_beat_gap = int(np.floor(60.0 * self.rate / max_bpm))  # steps: beats never closer than at max_bpm
@@ -251,8 +252,8 @@ class BeatTracker:
         return path
 
     def _beat_steps(self, path: np.ndarray) -> np.ndarray:
-        """Steps of ``path`` where the pointer is at the reported beat."""
-        return np.flatnonzero(self.space.position[path] == self.beat_position[path])
+        """Steps of ``path`` where the pointer is at 0 (the beat)."""
+        return np.flatnonzero(self.space.position[path] == 0)
 
     def decode_offline(self, activation: np.ndarray, tempo: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Viterbi over a whole clip (optional tempo distributions (T, K)): (beat times in seconds from frame 0 = 0 s,
