@@ -18,9 +18,10 @@ true beat) in ms (negative = early); decoder cost in ms per 30 fps frame. Then t
 confusion of the decoded tempo (right, double, half, 3/2, 2/3, other) and F / T4% / offset per genre,
 tempo band and keypoint source.
 
-Decoder settings (``--tune``): for each test fold, the grid point with the best mean online F on the
-other folds' sequences, then the online offset that centres those folds' online beats when the tempo is
-right (decoded with the true tempo given); the test fold never chooses anything.
+Decoder settings (``--tune``): for each test fold, the grid point (``GRID``; ``KNOWN_GRID`` for the
+known-tempo rows) with the best mean online F on the other folds' sequences, then the online offset that
+centres those folds' online beats when the tempo is right (decoded with the true tempo given); the test
+fold never chooses anything.
 
     python -m export.beats.evaluate [--cv v1 v2] [--tune] [--no-madmom]
 """
@@ -54,6 +55,7 @@ TEMPO_BANDS = ((0, 95, "80-90 BPM"), (95, 115, "95-110 BPM"), (115, 1000, "115-1
 #: Decoder grid searched by ``--tune`` (offset_s is then fitted on the same training folds).
 GRID = {"transition_lambda": (30.0, 100.0, 300.0), "observation_lambda": (8.0, 16.0, 32.0)}
 TEMPO_GRID = {"tempo_weight": (0.03, 0.1, 0.3)}  # added for a model with a tempo head
+KNOWN_GRID = {"transition_lambda": (100.0, 300.0, 1000.0), "observation_lambda": (8.0, 16.0, 32.0)}  # known tempo
 
 def kinematic_activation(seq: Sequence, xy: np.ndarray) -> np.ndarray:
     return KinematicActivation().process_offline(xy)
@@ -170,12 +172,13 @@ def hmm_decoders(settings: Callable[[EvalItem], dict], min_bpm: float, max_bpm: 
     """This project's HMM offline and online, searching the tempo range (with the model's tempo prior when it
     has one) or given the true tempo +-4%.
 
-    ``settings(item)``: BeatTracker keyword arguments for that item (per test fold when tuned).
+    ``settings(item)``: {"search": BeatTracker kwargs, "known": BeatTracker.known_tempo kwargs} for that item
+    (per test fold when tuned).
     """
     cache: dict = {}
 
     def tracker(item: EvalItem, known: bool) -> BeatTracker:
-        kw = settings(item)
+        kw = settings(item)["known" if known else "search"]
         key = (json.dumps(kw, sort_keys=True), item.seq.bpm if known else None)
         if key not in cache:
             cache[key] = (BeatTracker.known_tempo(item.seq.bpm, **kw) if known
@@ -219,25 +222,32 @@ def chance_row(items: list[EvalItem], skip: float, seed: int) -> Row:
 
 
 def tune_settings(acts: Activations, items: list[EvalItem], folds: list[list[str]], min_bpm: float,
-                  max_bpm: float, skip: float) -> dict[int, dict]:
-    """Decoder settings per test fold, chosen on the other folds only (see the module docstring)."""
-    online = {}
-    grid = dict(GRID, **(TEMPO_GRID if acts.tempo is not None else {}))
-    for values in itertools.product(*grid.values()):
-        tracker = BeatTracker(min_bpm, max_bpm, tempo_bins=acts.bins, **dict(zip(grid, values)))
-        online[values] = [score(it.beats, tracker.process_sequence_online(a, None if acts.tempo is None else acts.tempo[i])[0],
-                                it.seq.bpm, skip) for i, (a, it) in enumerate(zip(acts.beat, items))]
-    known: dict[tuple, list[float]] = {}  # grid point -> per item median offset (ms) of known-tempo online beats
+                  max_bpm: float, skip: float) -> dict[int, dict[str, dict]]:
+    """Decoder settings per test fold, chosen on the other folds only (see the module docstring):
+    {fold: {"search": BeatTracker kwargs, "known": BeatTracker.known_tempo kwargs}}."""
+    def online_scores(grid: dict, tracker: Callable[[dict, EvalItem], BeatTracker], with_tempo: bool) -> dict:
+        out = {}
+        for values in itertools.product(*grid.values()):
+            kw, cache = dict(zip(grid, values)), {}
+            out[values] = []
+            for i, (a, it) in enumerate(zip(acts.beat, items)):
+                tr = cache.setdefault(it.seq.bpm, tracker(kw, it))
+                tempo = acts.tempo[i] if with_tempo and acts.tempo is not None else None
+                out[values].append(score(it.beats, tr.process_sequence_online(a, tempo)[0], it.seq.bpm, skip))
+        return out
+
+    search_grid = dict(GRID, **(TEMPO_GRID if acts.tempo is not None else {}))
+    search = online_scores(search_grid, lambda kw, it: BeatTracker(min_bpm, max_bpm, tempo_bins=acts.bins, **kw), True)
+    known = online_scores(KNOWN_GRID, lambda kw, it: BeatTracker.known_tempo(it.seq.bpm, **kw), False)
     chosen = {}
     for f, test in enumerate(folds):
         train = [i for i, it in enumerate(items) if it.seq.dancer not in test]
-        values = max(online, key=lambda v: np.mean([online[v][i]["F"] for i in train]))
-        kw = dict(zip(grid, values))
-        if values not in known:
-            known[values] = [score(it.beats, BeatTracker.known_tempo(it.seq.bpm, **kw).process_sequence_online(a)[0],
-                                   it.seq.bpm, skip)["offset_ms"] for a, it in zip(acts.beat, items)]
-        offsets = [known[values][i] for i in train if known[values][i] == known[values][i]]
-        chosen[f] = dict(kw, online_offset_s=round(-float(np.median(offsets)) / 1e3, 3))
+        best_search = max(search, key=lambda v: np.mean([search[v][i]["F"] for i in train]))
+        best_known = max(known, key=lambda v: np.mean([known[v][i]["F"] for i in train]))
+        offsets = [known[best_known][i]["offset_ms"] for i in train]
+        offset = round(-float(np.nanmedian(offsets)) / 1e3, 3)  # the tempo is right here, so the offset means something
+        chosen[f] = {"search": dict(zip(search_grid, best_search), online_offset_s=offset),
+                     "known": dict(zip(KNOWN_GRID, best_known), online_offset_s=offset)}
     return chosen
 
 
@@ -246,11 +256,12 @@ def evaluate(items: list[EvalItem], activations: dict[str, Activations], min_bpm
              settings: dict[str, Callable[[EvalItem], dict]] | None = None) -> list[Row]:
     """All rows for ``items``: chance, then each activation (name -> ``Activations``) under each decoder.
 
-    settings: per activation name, the BeatTracker keyword arguments for an item (default: the defaults).
+    settings: per activation name, the decoder keyword arguments for an item (see ``hmm_decoders``; default: the defaults).
     """
     rows = [chance_row(items, skip, seed)]
     for act_name, acts in activations.items():
-        decoders = hmm_decoders((settings or {}).get(act_name, lambda it: {}), min_bpm, max_bpm, acts.bins)
+        decoders = hmm_decoders((settings or {}).get(act_name, lambda it: {"search": {}, "known": {}}), min_bpm, max_bpm,
+                                acts.bins)
         if with_madmom:
             decoders.update(madmom_decoders(min_bpm, max_bpm))
         for dec_name, decode in decoders.items():

@@ -419,6 +419,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--eval-only", action="store_true", help="tables from the saved fold results, no training")
     parser.add_argument("--final", default=None, choices=list(ROWS),
                         help="train this row on all dancers, export ONNX, register (needs its CV results)")
+    parser.add_argument("--cv-json", type=Path, default=None,
+                        help="cross-validated figures for the manifest (default: this script's runs/beats/cv_L<L>.json; "
+                             "or the --out JSON of export.evaluate_beats --tune)")
     parser.add_argument("--folds", type=int, default=4)
     parser.add_argument("--lookahead", type=int, default=4, help="L, frames (all rows and the final model)")
     parser.add_argument("--window", type=int, default=BeatNetConfig.window, help="attention window W, frames")
@@ -457,7 +460,7 @@ def main(argv: list[str] | None = None) -> None:
                                   RUNS / "log_final.txt")
         checkpoint = RUNS / "beat_model_final.pt"
         torch.save({"config": cfg.to_dict(), "row": args.final, "state": model.state_dict(), "info": info}, checkpoint)
-        cv_json = RUNS / f"cv_L{args.lookahead}.json"
+        cv_json = args.cv_json or RUNS / f"cv_L{args.lookahead}.json"
         if cv_json.exists():
             export_and_register(model, cv_json, args.final)
         else:
