@@ -53,9 +53,10 @@ METRICS = ("F", "Cemgil", "CMLc", "CMLt", "AMLt", "tempo_acc", "offset_ms")
 LEVELS = {"right": 1.0, "double": 2.0, "half": 0.5, "3/2": 1.5, "2/3": 2 / 3}
 TEMPO_BANDS = ((0, 95, "80-90 BPM"), (95, 115, "95-110 BPM"), (115, 1000, "115-135 BPM"))
 #: Decoder grid searched by ``--tune`` (offset_s is then fitted on the same training folds).
-GRID = {"transition_lambda": (30.0, 100.0, 300.0), "observation_lambda": (8.0, 16.0, 32.0)}
+GRID = {"transition_lambda": (30.0, 100.0, 300.0), "decision_lag_s": (0.0, 0.1)}
 TEMPO_GRID = {"tempo_weight": (0.03, 0.1, 0.3)}  # added for a model with a tempo head
-KNOWN_GRID = {"transition_lambda": (100.0, 300.0, 1000.0), "observation_lambda": (8.0, 16.0, 32.0)}  # known tempo
+KNOWN_GRID = {"transition_lambda": (100.0, 300.0, 1000.0), "observation_lambda": (8.0, 16.0),
+              "decision_lag_s": (0.0, 0.1, 0.2)}  # known tempo
 
 def kinematic_activation(seq: Sequence, xy: np.ndarray) -> np.ndarray:
     return KinematicActivation().process_offline(xy)
@@ -239,15 +240,24 @@ def tune_settings(acts: Activations, items: list[EvalItem], folds: list[list[str
     search_grid = dict(GRID, **(TEMPO_GRID if acts.tempo is not None else {}))
     search = online_scores(search_grid, lambda kw, it: BeatTracker(min_bpm, max_bpm, tempo_bins=acts.bins, **kw), True)
     known = online_scores(KNOWN_GRID, lambda kw, it: BeatTracker.known_tempo(it.seq.bpm, **kw), False)
+    offsets: dict = {}  # settings -> per item median offset (ms) of its online beats with the true tempo given
+
+    def offset_for(kw: dict, train: list[int]) -> float:
+        """The online offset (s) that centres the training folds' beats when the tempo is right."""
+        key = json.dumps(kw, sort_keys=True)
+        if key not in offsets:
+            offsets[key] = [score(it.beats, BeatTracker.known_tempo(it.seq.bpm, **kw).process_sequence_online(a)[0],
+                                  it.seq.bpm, skip)["offset_ms"] for a, it in zip(acts.beat, items)]
+        return round(-float(np.nanmedian([offsets[key][i] for i in train])) / 1e3, 3)
+
     chosen = {}
     for f, test in enumerate(folds):
         train = [i for i, it in enumerate(items) if it.seq.dancer not in test]
-        best_search = max(search, key=lambda v: np.mean([search[v][i]["F"] for i in train]))
-        best_known = max(known, key=lambda v: np.mean([known[v][i]["F"] for i in train]))
-        offsets = [known[best_known][i]["offset_ms"] for i in train]
-        offset = round(-float(np.nanmedian(offsets)) / 1e3, 3)  # the tempo is right here, so the offset means something
-        chosen[f] = {"search": dict(zip(search_grid, best_search), online_offset_s=offset),
-                     "known": dict(zip(KNOWN_GRID, best_known), online_offset_s=offset)}
+        best_search = dict(zip(search_grid, max(search, key=lambda v: np.mean([search[v][i]["F"] for i in train]))))
+        best_known = dict(zip(KNOWN_GRID, max(known, key=lambda v: np.mean([known[v][i]["F"] for i in train]))))
+        lag = {"decision_lag_s": best_search["decision_lag_s"]}
+        chosen[f] = {"search": dict(best_search, online_offset_s=offset_for(lag, train)),
+                     "known": dict(best_known, online_offset_s=offset_for(best_known, train))}
     return chosen
 
 

@@ -19,6 +19,9 @@ probabilities once per frame, raised to ``tempo_weight`` (an observation of the 
 ``online_offset_s`` shifts the beats that ``process_online`` reports from pointer 0 to the pointer position
 that many seconds later (earlier if negative). The forward filter sees a broad activation peak only up to
 now, so it puts the beat early by about half the peak's width; Viterbi, which sees the whole peak, does not.
+``decision_lag_s`` lets the online decoder report a beat that long after it happened (``OnlineBeat.beat_lag``
+says when it was), once the filter has seen the whole activation peak; the predicted next beats
+(``next_beats``, what a live engine schedules notes on) do not wait.
 
 ``BeatTracker.process_offline`` runs Viterbi over a whole clip. ``process_online(a, reset=...)`` runs
 forward filtering one frame at a time and returns an ``OnlineBeat``: whether a beat fell since the
@@ -49,7 +52,7 @@ class OnlineBeat:
     phase: position within the current beat, in [0, 1) (0 = on the beat).
     next_beats: predicted times of the next beats, seconds from this frame (ascending).
     confidence: posterior mass of states that agree with the predicted next beat within one frame.
-    beat_lag: seconds from the beat to this frame's time, in [0, 1/fps) (0 when no beat).
+    beat_lag: seconds from the beat to this frame's time (about ``decision_lag_s``; 0 when no beat).
     suspended: the activation is missing (no body): beats are not reported, the tempo is held.
     """
 
@@ -116,6 +119,7 @@ class BeatTracker:
     ``transition_lambda`` (higher = steadier tempo); ``tempo_jump`` (floor of the tempo-change probability
     at a beat, so a sudden tempo change can be followed); ``observation_lambda`` (1/share of a beat that
     counts as "beat"); ``online_offset_s`` (seconds from the filtered beat to the reported online beat);
+    ``decision_lag_s`` (seconds after a beat at which ``process_online`` reports it, with ``beat_lag`` saying when it was);
     ``window_s`` (seconds kept for ``redecode_window``); ``num_predictions`` (length of ``next_beats``);
     ``tempo_bins`` (BPM of a beat model's tempo classes, if it has a tempo head) and ``tempo_weight``.
     Defaults were chosen by cross-validation on AIST++ (``python -m export.evaluate_beats --tune``).
@@ -131,6 +135,7 @@ class BeatTracker:
         tempo_jump: float = 1e-5,
         observation_lambda: float = 16.0,
         online_offset_s: float = 0.0,
+        decision_lag_s: float = 0.0,
         window_s: float = 4.0,
         num_predictions: int = 4,
         tempo_bins: np.ndarray | None = None,
@@ -152,9 +157,12 @@ class BeatTracker:
         self.observation_lambda = observation_lambda
         # The reported online beat: pointer position ``online_offset_s`` after pointer 0, per tempo (mod its interval).
         beat_position = np.round(online_offset_s * self.rate).astype(int) % space.interval
-        since = (space.position - beat_position) % space.interval  # steps since the reported beat
-        self.is_report_state = (since < space.interval / observation_lambda) | (since == 0)
-        self.steps_to_next = space.interval - since  # (S,) steps to the next reported beat, 1 .. interval
+        since = (space.position - beat_position) % space.interval  # steps since the (offset) beat
+        # A beat is reported ``decision_lag_s`` after it, once the filter has seen its whole activation peak.
+        self.decision_lag_s = decision_lag_s
+        report_since = (since - int(round(decision_lag_s * self.rate))) % space.interval
+        self.is_report_state = (report_since < space.interval / observation_lambda) | (report_since == 0)
+        self.steps_to_next = space.interval - since  # (S,) steps to the next beat, 1 .. interval
         self.min_beat_gap = int(np.floor(60.0 * self.rate / max_bpm))  # steps: beats never closer than at max_bpm
         u = self.upsample  # states whose next beat is within one frame of v steps away, for each v (confidence)
         self.agreeing_states = [np.flatnonzero(np.abs(self.steps_to_next - v) <= u)
@@ -304,7 +312,8 @@ class BeatTracker:
             # at max_bpm after the previous one; never from a missing step (no body, no beat).
             best = int(self.alpha.argmax())
             if value == value and self._report_of[best] and self.step - self.last_beat_step >= self.min_beat_gap:
-                beat_step = self.last_beat_step = self.step
+                self.last_beat_step = self.step
+                beat_step = self.step - self._since_of[best]  # when the beat was, by the filter's best state
         return self._report(beat_step, suspended=activation != activation)
 
     def _report(self, beat_step: int | None, suspended: bool) -> OnlineBeat:
