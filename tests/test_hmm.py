@@ -165,3 +165,15 @@ def test_tempo_prior_picks_the_metrical_level():
         assert match(truth[(truth > 4.0) & (truth < n / FPS)], online, tolerance=1.5 / FPS) == 1.0
     missing = np.full((n, 25), np.nan)  # a frame without a body carries no tempo evidence either
     assert BeatTracker(tempo_bins=bins).process_sequence_online(act, missing)[1][-1].bpm > 0
+
+
+def test_flat_activation_favours_no_tempo():
+    """A flat activation (a body that moves without accents) carries no tempo evidence: one beat of it has the
+    same likelihood at every tempo, so the decoder is not pulled to the top of the range."""
+    for tracker in (BeatTracker(), BeatTracker(80.0, 170.0, observation_lambda=8.0)):
+        for a in (0.2, 0.45, 0.8):
+            per_beat = np.bincount(tracker.space.tempo_index, weights=tracker._log_likelihood(a))
+            np.testing.assert_allclose(per_beat / tracker.space.intervals, per_beat[0] / tracker.space.intervals[0],
+                                       rtol=1e-9)
+        _, tempo = tracker.decode_offline(np.full(int(12 * FPS), 0.45))
+        assert np.median(tempo) < 0.9 * tracker.max_bpm

@@ -53,7 +53,7 @@ METRICS = ("F", "Cemgil", "CMLc", "CMLt", "AMLt", "tempo_acc", "offset_ms")
 LEVELS = {"right": 1.0, "double": 2.0, "half": 0.5, "3/2": 1.5, "2/3": 2 / 3}
 TEMPO_BANDS = ((0, 95, "80-90 BPM"), (95, 115, "95-110 BPM"), (115, 1000, "115-135 BPM"))
 #: Decoder grid searched by ``--tune`` (offset_s is then fitted on the same training folds).
-GRID = {"transition_lambda": (30.0, 100.0, 300.0), "decision_lag_s": (0.0, 0.1)}
+GRID = {"transition_lambda": (30.0, 100.0, 300.0), "observation_lambda": (8.0, 16.0), "decision_lag_s": (0.0, 0.1)}
 TEMPO_GRID = {"tempo_weight": (0.03, 0.1, 0.3)}  # added for a model with a tempo head
 KNOWN_GRID = {"transition_lambda": (100.0, 300.0, 1000.0), "observation_lambda": (8.0, 16.0),
               "decision_lag_s": (0.0, 0.1, 0.2)}  # known tempo

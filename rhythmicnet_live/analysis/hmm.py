@@ -4,7 +4,7 @@ State space: for every beat interval ``n`` (internal steps per beat, one per tem
 range) a pointer ``p = 0 .. n-1`` that advances one position per step; ``p = 0`` is where the activation
 peaks. Only when the pointer wraps may the tempo change, with probability ``exp(-transition_lambda *
 |n'/n - 1|)``. Observation: the beat activation ``a`` in [0, 1]; beat states (the pointers within
-``1 / (2 observation_lambda)`` of a beat from 0) emit ``a``, the others
+``1 / (2 observation_lambda)`` of a beat from 0, edge states in part) emit ``a``, the others
 ``(1 - a) / (observation_lambda - 1)``; a missing frame (NaN) is uninformative.
 
 Tempo resolution: the decoder runs at ``fps x upsample`` internal steps per second, the activation
@@ -113,10 +113,10 @@ def tempo_interpolation(tempi: np.ndarray, bins: np.ndarray) -> np.ndarray:
 
 
 #: Decoder settings of ``BeatTracker.known_tempo``, chosen by 4-fold cross-validation by dancer on AIST++ with the
-#: shipped beat model (``python -m export.evaluate_beats --cv v1 --tune``: 3 of 4 folds chose each value): a steady
-#: tempo, a narrower beat region, and beats reported 0.2 s after they happen (``beat_lag``), once the forward
+#: shipped beat model (``python -m export.evaluate_beats --cv v1 --tune``): a steady tempo and beats reported
+#: 0.2 s after they happen (``beat_lag``), once the forward
 #: filter has seen their activation peak (known-tempo online F 0.20 -> 0.33, median offset -78 -> +7 ms).
-KNOWN_TEMPO_SETTINGS = {"transition_lambda": 300.0, "observation_lambda": 8.0, "decision_lag_s": 0.2}
+KNOWN_TEMPO_SETTINGS = {"transition_lambda": 300.0, "decision_lag_s": 0.2}
 
 
 class BeatTracker:
@@ -140,7 +140,7 @@ class BeatTracker:
         upsample: int = 3,
         transition_lambda: float = 100.0,
         tempo_jump: float = 1e-5,
-        observation_lambda: float = 16.0,
+        observation_lambda: float = 8.0,
         online_offset_s: float = 0.0,
         decision_lag_s: float = 0.0,
         window_s: float = 4.0,
@@ -157,10 +157,14 @@ class BeatTracker:
         trans = np.exp(-transition_lambda * np.abs(ratio - 1.0)) + tempo_jump
         self.tempo_transition = trans / trans.sum(axis=1, keepdims=True)  # (K, K): row = from tempo
         self.log_tempo_transition = np.log(self.tempo_transition + 1e-300)
-        # Beat states: the 1/observation_lambda of a beat centred on pointer 0 (madmom's region starts at 0, which
-        # puts pointer 0, and so the reported beat, half that region before the activation peak).
+        # Beat region: exactly 1/observation_lambda of every beat, centred on pointer 0 (madmom's starts at 0, which
+        # puts pointer 0, and so the beat, half the region before the activation peak). A state's weight is the share
+        # of its step inside the region, and the emission is geometric in it, so that one beat of a flat activation
+        # has the same likelihood at every tempo: with whole states the share rounds differently per tempo, and a
+        # flat, high activation (a body that moves without accents) pulled the tempo to the top of the range.
         from_peak = np.minimum(space.position, space.interval - space.position)
-        self.beat_states = np.flatnonzero(from_peak <= space.interval / (2 * observation_lambda))
+        half = space.interval / (2 * observation_lambda)
+        self.beat_weight = np.where(space.position == 0, np.minimum(2 * half, 1.0), np.clip(half + 0.5 - from_peak, 0.0, 1.0))
         self.observation_lambda = observation_lambda
         # The reported online beat: pointer position ``online_offset_s`` after pointer 0, per tempo (mod its interval).
         beat_position = np.round(online_offset_s * self.rate).astype(int) % space.interval
@@ -203,20 +207,26 @@ class BeatTracker:
         """alpha x P(observation | state), unnormalised; unchanged for a missing step (NaN)."""
         if activation != activation:  # NaN: missing
             return alpha
-        a = min(max(float(activation), 1e-6), 1.0 - 1e-6)
-        other = (1.0 - a) / (self.observation_lambda - 1.0)
-        out = alpha * other
-        out[self.beat_states] *= a / other
-        return out
+        return alpha * self._emission(activation)
 
     def _log_likelihood(self, activation: float) -> np.ndarray:
         """log P(observation | state) (S,); zeros for a missing step (NaN)."""
-        out = np.zeros(self.space.num_states)
-        if activation == activation:
-            a = min(max(float(activation), 1e-6), 1.0 - 1e-6)
-            out[:] = np.log((1.0 - a) / (self.observation_lambda - 1.0))
-            out[self.beat_states] = np.log(a)
-        return out
+        if activation != activation:
+            return np.zeros(self.space.num_states)
+        log_other, log_ratio = self._log_emission_terms(activation)
+        return log_other + self.beat_weight * log_ratio
+
+    def _emission(self, activation: float) -> np.ndarray:
+        """P(a | state) (S,): ``a`` in the beat region, ``(1 - a) / (observation_lambda - 1)`` outside, and
+        geometrically between for the edge states (weight ``beat_weight``)."""
+        log_other, log_ratio = self._log_emission_terms(activation)
+        return np.exp(log_other + self.beat_weight * log_ratio)
+
+    def _log_emission_terms(self, activation: float) -> tuple[float, float]:
+        """(log P(a | outside the beat region), log P(a | inside) - log P(a | outside))."""
+        a = min(max(float(activation), 1e-6), 1.0 - 1e-6)
+        log_other = float(np.log((1.0 - a) / (self.observation_lambda - 1.0)))
+        return log_other, float(np.log(a)) - log_other
 
     def _predict(self, alpha: np.ndarray) -> np.ndarray:
         """One step of the transition model: pointers advance; pointer 0 comes from the last pointers via the tempo transition."""
@@ -227,7 +237,9 @@ class BeatTracker:
         return out
 
     def _initial(self) -> np.ndarray:
-        return np.full(self.space.num_states, 1.0 / self.space.num_states)
+        """Every tempo equally likely, every phase within it too (uniform over states would favour slow tempi,
+        which have more states: 3x more at 60 than at 180 BPM)."""
+        return 1.0 / (len(self.space.intervals) * self.space.interval)
 
     def internal_activation(self, activation: np.ndarray) -> np.ndarray:
         """Activation (T,) at ``fps`` -> ((T - 1) x upsample + 1,) at the internal rate (frame t = step t x upsample)."""
