@@ -99,8 +99,8 @@ def exported_tempo(tmp_path_factory):
     """A small random BeatNet with a tempo head, exported and registered: (model, folder)."""
     torch = pytest.importorskip("torch")
     pytest.importorskip("onnxscript")
-    from export.beat_model import BeatNet, BeatNetConfig, tempo_bins
-    from export.export_beat_model import export_onnx
+    from export.beats.model import BeatNet, BeatNetConfig, tempo_bins
+    from export.beats.export_onnx import export_onnx
     from export.manifest import register_model
 
     torch.manual_seed(1)
@@ -114,7 +114,7 @@ def exported_tempo(tmp_path_factory):
 
 
 def test_tempo_head_exports_and_streams(exported_tempo):
-    from export.export_beat_model import parity
+    from export.beats.export_onnx import parity
 
     model, folder = exported_tempo
     assert parity(model, folder / "beat_model.onnx", lengths=(1, 45)) < 1e-4

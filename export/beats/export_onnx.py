@@ -111,7 +111,7 @@ def cv_metrics(cv_json: Path, row: str) -> dict:
                     f"{key}_median_offset_ms": round(m["offset_ms"], 1)})
     out["baseline_online_f_measure_kinematic"] = round(rows["no-learning (kinematic) | HMM online"]["F"], 4)
     out["chance_f_measure"] = round(rows["chance (true tempo, random phase)"]["F"], 4)
-    if "decoder_settings" in summary:  # from ``export.evaluate_beats --tune``: the settings each test fold got
+    if "decoder_settings" in summary:  # from ``export.beats.evaluate --tune``: the settings each test fold got
         out["decoder_settings_per_fold"] = summary["decoder_settings"].get(row, {})
     return out
 

@@ -421,7 +421,7 @@ def main(argv: list[str] | None = None) -> None:
                         help="train this row on all dancers, export ONNX, register (needs its CV results)")
     parser.add_argument("--cv-json", type=Path, default=None,
                         help="cross-validated figures for the manifest (default: this script's runs/beats/cv_L<L>.json; "
-                             "or the --out JSON of export.evaluate_beats --tune)")
+                             "or the --out JSON of export.beats.evaluate --tune)")
     parser.add_argument("--folds", type=int, default=4)
     parser.add_argument("--lookahead", type=int, default=4, help="L, frames (all rows and the final model)")
     parser.add_argument("--window", type=int, default=BeatNetConfig.window, help="attention window W, frames")

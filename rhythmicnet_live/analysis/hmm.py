@@ -113,7 +113,7 @@ def tempo_interpolation(tempi: np.ndarray, bins: np.ndarray) -> np.ndarray:
 
 
 #: Decoder settings of ``BeatTracker.known_tempo``, chosen by 4-fold cross-validation by dancer on AIST++ with the
-#: shipped beat model (``python -m export.evaluate_beats --cv v1 --tune``): a steady tempo and beats reported
+#: shipped beat model (``python -m export.beats.evaluate --cv v1 --tune``): a steady tempo and beats reported
 #: 0.2 s after they happen (``beat_lag``), once the forward
 #: filter has seen their activation peak (known-tempo online F 0.20 -> 0.33, median offset -78 -> +7 ms).
 KNOWN_TEMPO_SETTINGS = {"transition_lambda": 300.0, "decision_lag_s": 0.2}
@@ -129,7 +129,7 @@ class BeatTracker:
     ``decision_lag_s`` (seconds after a beat at which ``process_online`` reports it, with ``beat_lag`` saying when it was);
     ``window_s`` (seconds kept for ``redecode_window``); ``num_predictions`` (length of ``next_beats``);
     ``tempo_bins`` (BPM of a beat model's tempo classes, if it has a tempo head) and ``tempo_weight``.
-    Defaults were chosen by cross-validation on AIST++ (``python -m export.evaluate_beats --tune``).
+    Defaults were chosen by cross-validation on AIST++ (``python -m export.beats.evaluate --tune``).
     """
 
     def __init__(
