@@ -53,7 +53,7 @@ METRICS = ("F", "Cemgil", "CMLc", "CMLt", "AMLt", "tempo_acc", "offset_ms")
 LEVELS = {"right": 1.0, "double": 2.0, "half": 0.5, "3/2": 1.5, "2/3": 2 / 3}
 TEMPO_BANDS = ((0, 95, "80-90 BPM"), (95, 115, "95-110 BPM"), (115, 1000, "115-135 BPM"))
 #: Decoder grid searched by ``--tune`` (offset_s is then fitted on the same training folds).
-GRID = {"transition_lambda": (30.0, 100.0, 300.0), "observation_lambda": (8.0, 16.0), "decision_lag_s": (0.0, 0.1)}
+GRID = {"transition_lambda": (30.0, 100.0, 300.0), "decision_lag_s": (0.0, 0.1), "min_gap_share": (0.0, 0.5)}
 TEMPO_GRID = {"tempo_weight": (0.03, 0.1, 0.3)}  # added for a model with a tempo head
 KNOWN_GRID = {"transition_lambda": (100.0, 300.0, 1000.0), "observation_lambda": (8.0, 16.0),
               "decision_lag_s": (0.0, 0.1, 0.2)}  # known tempo
@@ -323,7 +323,7 @@ def report(rows: list[Row], title: str, breakdown_rows: tuple[str, ...] = ("HMM 
 
 def load_cv_activations(row: str, items: list[EvalItem], folder: Path = RUNS / "cv") -> Activations:
     """Held-out activations (and tempo distributions) of a cross-validated row saved by ``export.beats.train``."""
-    from .beat_model import tempo_bins
+    from .model import tempo_bins
 
     saved: dict[str, dict] = {}
     for path in sorted(folder.glob(f"{row}_fold*.npz")):

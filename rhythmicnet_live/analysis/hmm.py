@@ -127,6 +127,7 @@ class BeatTracker:
     at a beat, so a sudden tempo change can be followed); ``observation_lambda`` (1/share of a beat that
     counts as "beat"); ``online_offset_s`` (seconds from the filtered beat to the reported online beat);
     ``decision_lag_s`` (seconds after a beat at which ``process_online`` reports it, with ``beat_lag`` saying when it was);
+    ``min_gap_share`` (online beats at least this share of the current beat interval apart);
     ``window_s`` (seconds kept for ``redecode_window``); ``num_predictions`` (length of ``next_beats``);
     ``tempo_bins`` (BPM of a beat model's tempo classes, if it has a tempo head) and ``tempo_weight``.
     Defaults were chosen by cross-validation on AIST++ (``python -m export.beats.evaluate --tune``).
@@ -143,6 +144,7 @@ class BeatTracker:
         observation_lambda: float = 8.0,
         online_offset_s: float = 0.0,
         decision_lag_s: float = 0.0,
+        min_gap_share: float = 0.5,
         window_s: float = 4.0,
         num_predictions: int = 4,
         tempo_bins: np.ndarray | None = None,
@@ -175,6 +177,7 @@ class BeatTracker:
         self.is_report_state = (report_since < space.interval / observation_lambda) | (report_since == 0)
         self.steps_to_next = space.interval - since  # (S,) steps to the next beat, 1 .. interval
         self.min_beat_gap = int(np.floor(60.0 * self.rate / max_bpm))  # steps: beats never closer than at max_bpm
+        self.min_gap_share = min_gap_share
         u = self.upsample  # states whose next beat is within one frame of v steps away, for each v (confidence)
         self.agreeing_states = [np.flatnonzero(np.abs(self.steps_to_next - v) <= u)
                                 for v in range(int(space.intervals.max()) + 1)]
@@ -329,9 +332,12 @@ class BeatTracker:
                 alpha = alpha * np.exp(tempo_weight)
             self.alpha = alpha / alpha.sum()
             # madmom's online rule: a beat when the best state is a (reported) beat state, at least one beat
-            # at max_bpm after the previous one; never from a missing step (no body, no beat).
+            # at max_bpm after the previous one; never from a missing step (no body, no beat). And at least
+            # ``min_gap_share`` of the best state's own beat interval after it: when the phase is ambiguous at a
+            # slow tempo, the best state flips between the on- and off-beat and madmom's rule reports both.
             best = int(self.alpha.argmax())
-            if value == value and self._report_of[best] and self.step - self.last_beat_step >= self.min_beat_gap:
+            gap = max(self.min_beat_gap, self.min_gap_share * self._interval_of[best])
+            if value == value and self._report_of[best] and self.step - self.last_beat_step >= gap:
                 self.last_beat_step = self.step
                 beat_step = self.step - self._since_of[best]  # when the beat was, by the filter's best state
         return self._report(beat_step, suspended=activation != activation)
