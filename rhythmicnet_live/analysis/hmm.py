@@ -288,13 +288,15 @@ class BeatTracker:
 
     def decode_offline(self, activation: np.ndarray, tempo: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Viterbi over a whole clip (optional tempo distributions (T, K)): (beat times in seconds from frame 0 = 0 s,
-        tempo in BPM per frame (T,))."""
+        tempo in BPM per frame (T,)). No beat falls on a frame without a body (NaN activation), like online."""
         activation = np.asarray(activation, dtype=np.float64)
         if len(activation) == 0:
             return np.zeros(0), np.zeros(0)
         path = self.viterbi(self.internal_activation(activation), tempo=tempo)
         tempo = 60.0 * self.rate / self.space.interval[path[::self.upsample]]
-        return self._beat_steps(path) / self.rate, tempo
+        steps = self._beat_steps(path)
+        steps = steps[np.isfinite(activation[np.round(steps / self.upsample).astype(int)])]
+        return steps / self.rate, tempo
 
     def process_offline(self, activation: np.ndarray, tempo: np.ndarray | None = None) -> np.ndarray:
         """Beat times in seconds (from frame 0 = 0 s) decoded by Viterbi over the whole clip."""
