@@ -144,7 +144,7 @@ class BeatTracker:
         observation_lambda: float = 8.0,
         online_offset_s: float = 0.03,
         decision_lag_s: float = 0.0,
-        min_gap_share: float = 0.0,
+        min_gap_share: float = 0.5,
         window_s: float = 4.0,
         num_predictions: int = 4,
         tempo_bins: np.ndarray | None = None,
