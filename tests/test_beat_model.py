@@ -92,3 +92,43 @@ def test_default_activation_follows_the_manifest(exported, tmp_path):
     _, folder = exported
     assert isinstance(default_activation(folder), ModelActivation)
     assert isinstance(default_activation(tmp_path), KinematicActivation)
+
+
+@pytest.fixture(scope="module")
+def exported_tempo(tmp_path_factory):
+    """A small random BeatNet with a tempo head, exported and registered: (model, folder)."""
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("onnxscript")
+    from export.beats.model import BeatNet, BeatNetConfig, tempo_bins
+    from export.beats.export_onnx import export_onnx
+    from export.manifest import register_model
+
+    torch.manual_seed(1)
+    model = BeatNet(BeatNetConfig(channels=(8, 16), width=16, window=12, lookahead=LOOKAHEAD,
+                                  max_lookahead=LOOKAHEAD, tempo_classes=7)).eval()
+    folder = tmp_path_factory.mktemp("models_tempo")
+    path = export_onnx(model, folder / "beat_model.onnx")
+    register_model("beat_model", path, version="test", training_data=[], metrics={}, description="test",
+                   extra={"lookahead_frames": LOOKAHEAD, "tempo_bins_bpm": tempo_bins(7).tolist()}, models_dir=folder)
+    return model, folder
+
+
+def test_tempo_head_exports_and_streams(exported_tempo):
+    from export.beats.export_onnx import parity
+
+    model, folder = exported_tempo
+    assert parity(model, folder / "beat_model.onnx", lengths=(1, 45)) < 1e-4
+    xy = dance(200, seed=3)
+    xy[60:70] = np.nan
+    act = ModelActivation(chunk=50, models_dir=folder)
+    assert act.tempo_bins is not None and len(act.tempo_bins) == 7
+    offline, tempo = act.process_offline(xy, with_tempo=True)
+    assert tempo.shape == (200, 7) and np.isnan(tempo[60:70]).all()
+    ok = np.isfinite(offline)
+    np.testing.assert_allclose(tempo[ok].sum(-1), 1.0, atol=1e-5)
+    online, online_tempo = [], []
+    for i, frame in enumerate(xy):
+        online.append(act.process_online(frame, reset=(i == 0)))
+        online_tempo.append(act.tempo.copy())
+    np.testing.assert_allclose(np.array(online)[LOOKAHEAD:], offline[:-LOOKAHEAD], atol=1e-5)
+    np.testing.assert_allclose(np.array(online_tempo)[LOOKAHEAD:], tempo[:-LOOKAHEAD], atol=1e-5)

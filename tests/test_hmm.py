@@ -42,7 +42,7 @@ def test_online_agrees_with_offline_on_steady_material(bpm):
     assert reports[-1].bpm == pytest.approx(bpm, rel=0.04)
 
 
-def test_holds_tempo_through_dropped_frames():
+def test_no_beats_without_a_body_tempo_held_and_resumes_on_the_beat():
     n = int(24 * FPS)
     truth = grid(100.0, 0.2, n / FPS)
     act = pulse_activation(truth, n)
@@ -50,13 +50,49 @@ def test_holds_tempo_through_dropped_frames():
     act[gap] = np.nan
     tracker = BeatTracker()
     online, reports = tracker.process_sequence_online(act)
-    in_gap = truth[(truth >= 10.0) & (truth < 13.0)]
-    assert match(in_gap, online) == 1.0  # beats keep coming through the gap, on time
-    after = truth[truth >= 13.0]
-    assert match(after, online) == 1.0
-    assert all(abs(r.bpm / 100.0 - 1) < 0.05 for r in reports[int(10 * FPS):int(13 * FPS)])
+    assert not ((online >= 10.0) & (online < 13.0)).any()  # nobody there: no beats
+    assert all(r.suspended and not r.is_beat for r in reports[int(10 * FPS):int(13 * FPS)])
+    assert not any(r.suspended for r in reports[int(13 * FPS):])
+    assert all(abs(r.bpm / 100.0 - 1) < 0.03 for r in reports[int(10 * FPS):int(13 * FPS)])  # tempo held
+    after = online[online >= 13.0]
+    assert match(truth[truth >= 13.0], after) == 1.0  # resumes on the beat, no extra beats
+    assert len(after) == int(np.sum(truth >= 13.0))
     offline = tracker.process_offline(act)
-    assert match(truth, offline) == 1.0
+    assert match(truth[(truth < 10.0) | (truth >= 13.0)], offline) == 1.0
+    assert not ((offline >= 10.0) & (offline < 13.0)).any()
+
+
+@pytest.mark.parametrize("bpm", [80.0, 103.0, 141.0])
+def test_tempi_between_integer_frame_intervals(bpm):
+    """80 BPM is 22.5 frames at 30 fps: the decoder must hold it (not jump between 78.3 and 81.8 BPM)."""
+    n = int(20 * FPS)
+    truth = grid(bpm, 0.1, n / FPS)
+    act = pulse_activation(truth, n)
+    tracker = BeatTracker(online_offset_s=0.0)  # the synthetic peaks are on the beat
+    offline, tempo = tracker.decode_offline(act)
+    online, reports = tracker.process_sequence_online(act)
+    assert 60.0 / np.median(np.diff(offline)) == pytest.approx(bpm, rel=0.02)
+    assert 60.0 / np.median(np.diff(online[online > 3.0])) == pytest.approx(bpm, rel=0.02)
+    assert reports[-1].bpm == pytest.approx(bpm, rel=0.02)
+    assert np.median(tempo) == pytest.approx(bpm, rel=0.02)
+    assert match(truth[truth > 3.0], online, tolerance=1.5 / FPS) == 1.0
+
+
+def test_known_tempo_and_online_offset():
+    n = int(12 * FPS)
+    truth = grid(80.0, 0.3, n / FPS)
+    act = pulse_activation(truth - 0.1, n)  # an activation that peaks 100 ms before the beat
+    tracker = BeatTracker.known_tempo(80.0)
+    assert tracker.min_bpm == pytest.approx(76.8) and tracker.max_bpm == pytest.approx(83.2)
+    online, _ = tracker.process_sequence_online(act)
+    early = online[online > 3.0]
+    assert np.median(early - truth[np.searchsorted(truth, early)]) == pytest.approx(-0.1, abs=0.02)
+    shifted = BeatTracker.known_tempo(80.0, online_offset_s=0.1)
+    online, _ = shifted.process_sequence_online(act)
+    assert match(truth[truth > 3.0], online, tolerance=1.0 / FPS) == 1.0
+    np.testing.assert_array_equal(shifted.process_offline(act), tracker.process_offline(act))  # offline: no shift
+    with pytest.raises(ValueError):
+        BeatTracker.known_tempo(0.0)
 
 
 def test_follows_a_tempo_change():
@@ -93,7 +129,7 @@ def test_windowed_redecoding_matches_the_recent_beats():
     act = pulse_activation(truth, n)
     tracker = BeatTracker(window_s=4.0)
     tracker.process_sequence_online(act)
-    recent = tracker.redecode_window() / FPS
+    recent = tracker.redecode_window()
     window_truth = truth[truth >= (n - 4 * FPS) / FPS]
     assert match(window_truth, recent) == 1.0
     assert len(recent) == len(window_truth)
@@ -109,3 +145,36 @@ def test_reset_starts_afresh_and_narrow_tempo_range():
     assert 85.0 * 0.95 <= first.bpm <= 95.0 * 1.05
     with pytest.raises(ValueError):
         BeatTracker(min_bpm=120.0, max_bpm=100.0)
+
+
+def test_tempo_prior_picks_the_metrical_level():
+    """Pulses on every 8th note at 80 BPM (stronger on the beat) fit 80 and 160 BPM; the model's tempo
+    distribution decides."""
+    n = int(16 * FPS)
+    beats = grid(80.0, 0.2, n / FPS)
+    act = np.maximum(pulse_activation(beats, n), pulse_activation(beats + 0.375, n, peak=0.6))
+    bins = np.geomspace(60.0, 180.0, 25)
+    for bpm, truth in ((80.0, beats), (160.0, np.sort(np.concatenate([beats, beats + 0.375])))):
+        probs = np.exp(-0.5 * ((np.log(bins) - np.log(bpm)) / 0.05) ** 2)
+        tempo = np.tile(probs / probs.sum(), (n, 1))
+        tracker = BeatTracker(tempo_bins=bins, tempo_weight=0.3, online_offset_s=0.0)
+        offline, _ = tracker.decode_offline(act, tempo)
+        online, reports = tracker.process_sequence_online(act, tempo)
+        assert 60.0 / np.median(np.diff(offline)) == pytest.approx(bpm, rel=0.03)
+        assert 60.0 / np.median(np.diff(online[online > 4.0])) == pytest.approx(bpm, rel=0.03)
+        assert reports[-1].bpm == pytest.approx(bpm, rel=0.03)
+        assert match(truth[(truth > 4.0) & (truth < n / FPS)], online, tolerance=1.5 / FPS) == 1.0
+    missing = np.full((n, 25), np.nan)  # a frame without a body carries no tempo evidence either
+    assert BeatTracker(tempo_bins=bins).process_sequence_online(act, missing)[1][-1].bpm > 0
+
+
+def test_flat_activation_favours_no_tempo():
+    """A flat activation (a body that moves without accents) carries no tempo evidence: one beat of it has the
+    same likelihood at every tempo, so the decoder is not pulled to the top of the range."""
+    for tracker in (BeatTracker(), BeatTracker(80.0, 170.0, observation_lambda=8.0)):
+        for a in (0.2, 0.45, 0.8):
+            per_beat = np.bincount(tracker.space.tempo_index, weights=tracker._log_likelihood(a))
+            np.testing.assert_allclose(per_beat / tracker.space.intervals, per_beat[0] / tracker.space.intervals[0],
+                                       rtol=1e-9)
+        _, tempo = tracker.decode_offline(np.full(int(12 * FPS), 0.45))
+        assert np.median(tempo) < 0.9 * tracker.max_bpm

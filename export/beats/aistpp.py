@@ -28,6 +28,7 @@ from rhythmicnet_live.input.keypoints import Keypoints
 from export import SHARED_DATA
 
 SHARED_AISTPP = SHARED_DATA / "aistpp"
+ONSET_FPS = 60.0
 NAME_RE = re.compile(r"g(?P<genre>[A-Z]{2})_s(?P<situation>[A-Z]{2})_c\w+?_d(?P<dancer>\d+)_(?P<music>m[A-Z]{2}\d)_ch(?P<ch>\d+)")
 
 
@@ -37,6 +38,8 @@ class Sequence:
 
     joints: (T, 17, 3) centimetres (3D, y up) or (T, 17, 2) pixels (2D), COCO-17 order, at ``fps``.
     beats: ground-truth beat times in seconds from the first frame, within the sequence.
+    onset: the music's onset envelope at ``ONSET_FPS`` from the first frame (log-compressed, about 0..1),
+    or None when the music features are not there.
     """
 
     name: str
@@ -47,6 +50,7 @@ class Sequence:
     fps: float
     joints: np.ndarray
     beats: np.ndarray
+    onset: np.ndarray | None = None
 
     @property
     def duration(self) -> float:
@@ -84,6 +88,16 @@ def ground_truth_beats(music_id: str, duration: float, tempo: dict, table: dict)
     return beats[beats <= duration - 1e-9]
 
 
+def music_onset(features_dir: Path, music_id: str) -> np.ndarray | None:
+    """Onset envelope (column 0 of ``music_features_mint60fps/<id>.npy``) at ``ONSET_FPS``, log1p-compressed and
+    divided by that of its 99th percentile; None if the file is missing."""
+    path = features_dir / f"{music_id}.npy"
+    if not path.exists():
+        return None
+    env = np.log1p(np.maximum(np.load(path)[:, 0], 0.0))
+    return (env / max(float(np.percentile(env, 99)), 1e-6)).astype(np.float32)
+
+
 def parse_name(name: str) -> dict:
     match = NAME_RE.search(name)
     if not match:
@@ -96,6 +110,7 @@ def load_aistpp(root: Path = SHARED_AISTPP, meta_dir: Path | None = None) -> lis
     root = Path(root)
     meta_dir = Path(meta_dir) if meta_dir else (root / "meta" if (root / "meta").exists() else SHARED_AISTPP / "meta")
     tempo, table = read_music_beats(meta_dir)
+    features_dir = meta_dir.parent / "music_features_mint60fps"
     seqs: list[Sequence] = []
 
     def add(name: str, joints: np.ndarray, fps: float) -> None:
@@ -105,6 +120,7 @@ def load_aistpp(root: Path = SHARED_AISTPP, meta_dir: Path | None = None) -> lis
             name=name, dancer="d" + info["dancer"], genre=info["genre"], music_id=info["music"],
             bpm=tempo[info["music"]], fps=fps, joints=joints.astype(np.float32),
             beats=ground_truth_beats(info["music"], duration, tempo, table),
+            onset=music_onset(features_dir, info["music"]),
         ))
 
     for sample in sorted((root / "keypoints3d").glob("sample_*")):

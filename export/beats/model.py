@@ -2,7 +2,10 @@
 
 Input: per-frame joint features (N, T, 17, 5) from ``rhythmicnet_live.analysis.beat_model.beat_features`` at 30 fps
 (position x, y in torso lengths, velocity x, y per frame x 10, observed mask). Output: beat activation
-(N, T) in [0, 1] (sigmoid), one value per frame.
+(N, T) in [0, 1] (sigmoid), one value per frame; with ``tempo_classes`` > 0 also (multi-task, Boeck, Davies &
+Knees 2019) a tempo distribution per frame over ``tempo_bins(tempo_classes)`` (softmax; the decoder's tempo
+prior) and, for training only, auxiliary regressions: sin and cos of the beat phase and the music's onset
+envelope.
 
 Causality (paper section 3 made live):
 
@@ -61,6 +64,7 @@ class BeatNetConfig:
     layers: int = 1
     heads: int = 2
     dropout: float = 0.2
+    tempo_classes: int = 0  # 0: beat activation only (model v1)
 
     @property
     def history(self) -> int:
@@ -69,6 +73,11 @@ class BeatNetConfig:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def tempo_bins(classes: int, min_bpm: float = 60.0, max_bpm: float = 180.0) -> np.ndarray:
+    """Centres (BPM) of ``classes`` tempo classes, log-spaced over ``min_bpm .. max_bpm``."""
+    return np.geomspace(min_bpm, max_bpm, classes)
 
 
 def coco_partitions(max_hop: int = 2) -> np.ndarray:
@@ -231,6 +240,9 @@ class BeatNet(nn.Module):
         else:
             self.look = nn.Conv1d(cfg.width, cfg.width, cfg.lookahead + 1)
         self.head = nn.Linear(cfg.width, 1)
+        if cfg.tempo_classes:
+            self.tempo_head = nn.Linear(cfg.width, cfg.tempo_classes)
+            self.aux_head = nn.Linear(cfg.width, 3)  # sin, cos of the beat phase; onset envelope (training only)
 
     def set_lookahead(self, lookahead: int) -> None:
         """Run with L = ``lookahead`` frames (transformer rows; at most ``max_lookahead``)."""
@@ -253,13 +265,8 @@ class BeatNet(nn.Module):
         mask = allowed.unsqueeze(0) & key_valid.unsqueeze(1)
         return torch.log_softmax((-dist).masked_fill(~mask, -1e9), dim=-1)
 
-    def step(self, feats: torch.Tensor, cache: torch.Tensor, hist: torch.Tensor, hist_valid: torch.Tensor):
-        """Streaming form: new frames feats (N, n, 17, 5) after the state (cache, hist, hist_valid).
-
-        Returns (activation (N, H + n) for the history frames and the new ones, in order; new cache;
-        new hist (N, H, D); new hist_valid (N, H)). The activation of frame t is final once frame t + L
-        has been given. H = ``cfg.history`` (0 frames when training on whole windows from ``forward``).
-        """
+    def features(self, feats: torch.Tensor, cache: torch.Tensor, hist: torch.Tensor, hist_valid: torch.Tensor):
+        """Per-frame features (N, H + n, D) of the history and the new frames, and the next state (see ``step``)."""
         p_new, new_cache = self.encoder(feats, cache)
         p_new = self.enc_norm(p_new)
         p = torch.cat([hist, p_new], dim=1)
@@ -273,12 +280,34 @@ class BeatNet(nn.Module):
             x = self.final_norm(x)
         else:  # lookahead convolution over frames i .. i + L (zero past the newest frame)
             x = F.relu(self.look(F.pad(p.transpose(1, 2), (0, self.cfg.lookahead)))).transpose(1, 2)
-        act = torch.sigmoid(self.head(x).squeeze(-1))
         h = hist.shape[1]
-        return act, new_cache, p[:, p.shape[1] - h:], valid[:, valid.shape[1] - h:]
+        return x, new_cache, p[:, p.shape[1] - h:], valid[:, valid.shape[1] - h:]
+
+    def step(self, feats: torch.Tensor, cache: torch.Tensor, hist: torch.Tensor, hist_valid: torch.Tensor):
+        """Streaming form: new frames feats (N, n, 17, 5) after the state (cache, hist, hist_valid).
+
+        Returns (activation (N, H + n) for the history frames and the new ones, in order; with a tempo head
+        the tempo distribution (N, H + n, K); new cache; new hist (N, H, D); new hist_valid (N, H)). The
+        outputs of frame t are final once frame t + L has been given. H = ``cfg.history`` (0 frames when
+        training on whole windows from ``outputs``).
+        """
+        x, *state = self.features(feats, cache, hist, hist_valid)
+        act = torch.sigmoid(self.head(x).squeeze(-1))
+        if self.cfg.tempo_classes:
+            return (act, torch.softmax(self.tempo_head(x), dim=-1), *state)
+        return (act, *state)
+
+    def outputs(self, feats: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Whole windows from the clip start, feats (N, T, 17, 5): beat activation (N, T) and, with a tempo
+        head, tempo logits (N, T, K) and the auxiliary regressions (N, T, 3)."""
+        cache, _, _ = self.empty_state(feats.shape[0])
+        empty = feats.new_zeros(feats.shape[0], 0, self.cfg.width)
+        x = self.features(feats, cache, empty, empty[..., 0])[0]
+        out = {"beat": torch.sigmoid(self.head(x).squeeze(-1))}
+        if self.cfg.tempo_classes:
+            out.update(tempo=self.tempo_head(x), aux=self.aux_head(x))
+        return out
 
     def forward(self, feats: torch.Tensor) -> torch.Tensor:
         """Whole windows from the clip start: feats (N, T, 17, 5) -> activation (N, T)."""
-        cache, _, _ = self.empty_state(feats.shape[0])
-        empty = feats.new_zeros(feats.shape[0], 0, self.cfg.width)
-        return self.step(feats, cache, empty, empty[..., 0])[0]
+        return self.outputs(feats)["beat"]

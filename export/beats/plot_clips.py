@@ -3,7 +3,9 @@
 For each clip: keypoints (MediaPipe via ``rhythmicnet_live.input.pose.cached_keypoints`` for videos, or an
 OpenPose skeleton ``.npy`` converted to COCO-17), the runtime's ``prepare``, the shipped beat model's
 activation and the no-learning kinematic activation, this project's HMM offline (Viterbi) and online
-(forward filtering) beats, and the vertical motion of wrists and ankles for reference. One PNG per clip.
+(forward filtering) beats (with the model's tempo prior when it has a tempo head), the decoded tempo over
+time (offline path and online posterior mean; grey where no body is seen, when the online tracker reports
+no beats), and the vertical motion of wrists and ankles for reference. One PNG per clip.
 
     python -m export.beats.plot_clips [--videos ../shared/data/videos] [--out docs/beat_plots] [--models-dir models_onnx]
 """
@@ -69,19 +71,23 @@ def clips(videos: Path) -> list[tuple[str, Keypoints]]:
     return out
 
 
-def plot_clip(name: str, kp: Keypoints, path: Path, tracker: BeatTracker, models_dir: Path = MODELS_DIR) -> dict:
+def plot_clip(name: str, kp: Keypoints, path: Path, models_dir: Path = MODELS_DIR) -> dict:
     prepared = prepare(kp)
     xy = prepared.xy
     t = np.arange(len(xy)) / FPS
     model = ModelActivation(models_dir=models_dir)
-    act = model.process_offline(xy)
+    tracker = BeatTracker(tempo_bins=model.tempo_bins)
+    act, tempo = model.process_offline(xy, with_tempo=True)
     kin = KinematicActivation().process_offline(xy)
-    offline = tracker.process_offline(act)
-    online, _ = tracker.process_sequence_online(act)
+    offline, tempo_path = tracker.decode_offline(act, tempo)
+    online, reports = tracker.process_sequence_online(act, tempo)
     bpm_off = 60.0 / np.median(np.diff(offline)) if len(offline) > 2 else float("nan")
     bpm_on = 60.0 / np.median(np.diff(online)) if len(online) > 2 else float("nan")
 
-    fig, axes = plt.subplots(2, 1, figsize=(12, 6), sharex=True, gridspec_kw={"height_ratios": [2, 1]})
+    fig, axes = plt.subplots(3, 1, figsize=(12, 8), sharex=True, gridspec_kw={"height_ratios": [2, 1, 1]})
+    for ax in axes:
+        for start, stop in missing_spans(act):
+            ax.axvspan(start / FPS, stop / FPS, color="0.85", lw=0)
     ax = axes[0]
     ax.plot(t, act, color="tab:blue", lw=1.5, label=f"beat model (L = {model.delay} frames)")
     ax.plot(t, kin, color="tab:gray", lw=1, alpha=0.7, label="no-learning kinematic")
@@ -93,6 +99,12 @@ def plot_clip(name: str, kp: Keypoints, path: Path, tracker: BeatTracker, models
     ax.legend(loc="upper right", fontsize=8, ncol=2)
     ax.set_title(f"{name}: offline {len(offline)} beats, {bpm_off:.0f} BPM; online {len(online)} beats, {bpm_on:.0f} BPM")
     ax = axes[1]
+    ax.plot(t, tempo_path, color="tab:red", lw=1.2, label="offline (Viterbi path)")
+    ax.plot(t, [r.bpm for r in reports], color="tab:green", lw=1.2, label="online (posterior mean)")
+    ax.set_ylim(55, 185)
+    ax.set_ylabel("tempo (BPM)")
+    ax.legend(loc="upper right", fontsize=8, ncol=2)
+    ax = axes[2]
     for j, label in ((9, "l wrist"), (10, "r wrist"), (15, "l ankle"), (16, "r ankle")):
         ax.plot(t, -xy[:, j, 1], lw=1, label=label)
     for b in offline:
@@ -104,7 +116,15 @@ def plot_clip(name: str, kp: Keypoints, path: Path, tracker: BeatTracker, models
     fig.savefig(path, dpi=90)
     plt.close(fig)
     return {"clip": name, "seconds": len(xy) / FPS, "offline_beats": len(offline), "offline_bpm": bpm_off,
-            "online_beats": len(online), "online_bpm": bpm_on, "png": str(path)}
+            "online_beats": len(online), "online_bpm": bpm_on, "png": str(path),
+            "tempo_range": (float(np.nanmin(tempo_path)), float(np.nanmax(tempo_path))) if len(tempo_path) else (np.nan,) * 2}
+
+
+def missing_spans(act: np.ndarray) -> list[tuple[int, int]]:
+    """(start, stop) frame ranges where the activation is NaN (no body seen)."""
+    gap = np.concatenate([[False], np.isnan(act), [False]]).astype(int)
+    edges = np.flatnonzero(np.diff(gap))
+    return list(zip(edges[::2], edges[1::2]))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -114,14 +134,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--models-dir", type=Path, default=MODELS_DIR, help="folder with the beat model's manifest")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
-    tracker = BeatTracker()
     for name, kp in clips(args.videos):
         stem = name.split(" ")[0]
-        info = plot_clip(name, kp, args.out / f"{stem}_{'openpose' if 'OpenPose' in name else 'mediapipe'}.png", tracker,
+        info = plot_clip(name, kp, args.out / f"{stem}_{'openpose' if 'OpenPose' in name else 'mediapipe'}.png",
                          args.models_dir)
+        low, high = info["tempo_range"]
         print(f"{info['clip']:<34} {info['seconds']:5.1f} s  offline {info['offline_beats']:3d} beats "
-              f"{info['offline_bpm']:5.1f} BPM  online {info['online_beats']:3d} beats {info['online_bpm']:5.1f} BPM  "
-              f"-> {info['png']}")
+              f"{info['offline_bpm']:5.1f} BPM (path {low:.0f}-{high:.0f})  online {info['online_beats']:3d} beats "
+              f"{info['online_bpm']:5.1f} BPM  -> {info['png']}")
 
 
 if __name__ == "__main__":

@@ -16,6 +16,11 @@ and the previous one: a gap never makes a fake velocity) and an observed mask (1
   frame features (H = layers x (W - 1) + L, W = attention window) plus the convolution caches, so one call
   costs one step of the model, not a re-run over the window.
 
+A model with a tempo head (manifest ``tempo_bins_bpm``) also gives, per frame, a tempo distribution over
+those bins, the decoder's tempo prior (``BeatTracker(tempo_bins=...)``): ``process_offline(xy, with_tempo=True)``
+returns it beside the activation, and after ``process_online`` it is in ``tempo`` (same frame as the returned
+activation; NaN while that is NaN). ``tempo_bins`` is None for a model without a tempo head.
+
 ``default_activation()`` returns ``ModelActivation`` when the model is shipped, else ``KinematicActivation``.
 """
 
@@ -76,6 +81,8 @@ class ModelActivation:
         self.history = int(shapes["hist"][1])
         self.cache_shape = tuple(int(d) for d in shapes["cache"][1:])
         self.width = int(shapes["hist"][2])
+        self.has_tempo = any(o["name"] == "tempo" for o in entry["outputs"])
+        self.tempo_bins = np.asarray(entry["tempo_bins_bpm"], float) if self.has_tempo else None
         self.chunk = chunk
         self.reset()
 
@@ -90,13 +97,15 @@ class ModelActivation:
         self.hist = np.zeros((1, self.history, self.width), np.float32)
         self.hist_valid = np.zeros((1, self.history), np.float32)
         self.seen: list[bool] = []  # per frame: was a body there (for the NaN output), last H + 1 frames
+        self.tempo = None if self.tempo_bins is None else np.full(len(self.tempo_bins), np.nan)
 
-    def _run(self, feats: np.ndarray) -> np.ndarray:
-        """Feed features (n, 17, 5); returns activations (H + n,) for the history frames and the new ones."""
-        act, self.cache, self.hist, self.hist_valid = self.session.run(
-            None, {"feats": feats[None].astype(np.float32), "cache": self.cache, "hist": self.hist,
-                   "hist_valid": self.hist_valid})
-        return act[0]
+    def _run(self, feats: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """Feed features (n, 17, 5); returns (activations (H + n,), tempo distributions (H + n, K) or None) for
+        the history frames and the new ones."""
+        out = self.session.run(None, {"feats": feats[None].astype(np.float32), "cache": self.cache,
+                                      "hist": self.hist, "hist_valid": self.hist_valid})
+        self.cache, self.hist, self.hist_valid = out[-3:]
+        return out[0][0], (out[1][0] if self.has_tempo else None)
 
     def process_online(self, xy: np.ndarray, reset: bool = False) -> float:
         """Feed one frame (17, 2); returns the activation of the frame ``delay`` frames back (NaN at first)."""
@@ -105,24 +114,35 @@ class ModelActivation:
         xy = np.asarray(xy, np.float32)
         self.seen.append(bool(np.isfinite(xy).all(-1).any()))
         del self.seen[:-(self.delay + 1)]
-        act = self._run(self.features.step(xy)[None])
+        act, tempo = self._run(self.features.step(xy)[None])
         if len(self.seen) <= self.delay or not self.seen[0]:
+            if tempo is not None:
+                self.tempo = np.full(len(self.tempo_bins), np.nan)
             return float("nan")
+        if tempo is not None:
+            self.tempo = tempo[-1 - self.delay].astype(np.float64)
         return float(act[-1 - self.delay])
 
-    def process_offline(self, xy: np.ndarray) -> np.ndarray:
-        """Activations (T,) for a whole clip (T, 17, 2), each with the full lookahead except the last L frames."""
+    def process_offline(self, xy: np.ndarray, with_tempo: bool = False):
+        """Activations (T,) for a whole clip (T, 17, 2), each with the full lookahead except the last L frames;
+        with ``with_tempo``, (activations, tempo distributions (T, K) or None)."""
         self.reset()
         feats = beat_features(xy)
         out = np.full(len(feats), np.nan, np.float32)
+        tempo_out = np.full((len(feats), len(self.tempo_bins)), np.nan, np.float32) if self.has_tempo else None
         for start in range(0, len(feats), self.chunk):
             stop = min(start + self.chunk, len(feats))
-            act = self._run(feats[start:stop])
+            act, tempo = self._run(feats[start:stop])
             lo = max(0, start - self.delay)  # frames still within the lookahead get their final value now
             out[lo:stop] = act[len(act) - (stop - lo):]
-        out[feats[:, :, 4].sum(-1) == 0] = np.nan
+            if tempo is not None:
+                tempo_out[lo:stop] = tempo[len(act) - (stop - lo):]
+        missing = feats[:, :, 4].sum(-1) == 0
+        out[missing] = np.nan
+        if tempo_out is not None:
+            tempo_out[missing] = np.nan
         self.reset()
-        return out
+        return (out, tempo_out) if with_tempo else out
 
 
 def default_activation(models_dir: Path = MODELS_DIR) -> ModelActivation | KinematicActivation:

@@ -1,16 +1,35 @@
 """Beat decoding with a beat-pointer HMM (Krebs, Boeck & Widmer 2015; what madmom's DBN does).
 
-State space: for every beat interval ``n`` (frames per beat, one per tempo in the allowed BPM range)
-a pointer ``p = 0 .. n-1`` that advances one position per frame; ``p = 0`` is the beat. Only when the
-pointer wraps may the tempo change, with probability ``exp(-transition_lambda * |n'/n - 1|)``.
-Observation: the beat activation ``a`` in [0, 1] per frame; beat states emit ``a``, the others
+State space: for every beat interval ``n`` (internal steps per beat, one per tempo in the allowed BPM
+range) a pointer ``p = 0 .. n-1`` that advances one position per step; ``p = 0`` is where the activation
+peaks. Only when the pointer wraps may the tempo change, with probability ``exp(-transition_lambda *
+|n'/n - 1|)``. Observation: the beat activation ``a`` in [0, 1]; beat states (the pointers within
+``1 / (2 observation_lambda)`` of a beat from 0, edge states in part) emit ``a``, the others
 ``(1 - a) / (observation_lambda - 1)``; a missing frame (NaN) is uninformative.
 
+Tempo resolution: the decoder runs at ``fps x upsample`` internal steps per second, the activation
+interpolated linearly between frames (causal: step values between frames t-1 and t need frame t only).
+At 30 fps an integer beat interval quantises tempo in 4-7% steps (17 and 18 frames are 105.9 and
+100.0 BPM, nothing in between); at 90 steps/s the steps are 1.1-3.4% over 60-180 BPM.
+
+Tempo prior: a beat model with a tempo head gives, per frame, a distribution over its tempo classes
+(``tempo_bins``, BPM); it is interpolated (in log tempo) onto the decoder's tempi and multiplies the state
+probabilities once per frame, raised to ``tempo_weight`` (an observation of the tempo beside the activation).
+
+``online_offset_s`` shifts the beats that ``process_online`` reports from pointer 0 to the pointer position
+that many seconds later (earlier if negative). The forward filter sees a broad activation peak only up to
+now, so it puts the beat early by about half the peak's width; Viterbi, which sees the whole peak, does not.
+``decision_lag_s`` lets the online decoder report a beat that long after it happened (``OnlineBeat.beat_lag``
+says when it was), once the filter has seen the whole activation peak; the predicted next beats
+(``next_beats``, what a live engine schedules notes on) do not wait.
+
 ``BeatTracker.process_offline`` runs Viterbi over a whole clip. ``process_online(a, reset=...)`` runs
-forward filtering one frame at a time and returns an ``OnlineBeat``: whether a beat falls on this
-frame, the tempo, the phase within the beat, the predicted next beat times and a confidence, so a
-live engine can schedule notes ahead. ``redecode_window`` re-decodes the most recent frames with
-Viterbi, starting from the filtered distribution at the window start, to correct the recent past.
+forward filtering one frame at a time and returns an ``OnlineBeat``: whether a beat fell since the
+previous frame (and how long ago), the tempo, the phase, the predicted next beat times and a confidence.
+While the activation is missing (no body), beats are not reported and the tempo is held (the pointer
+keeps turning); reports resume when the pointer next reaches the beat. ``BeatTracker.known_tempo(bpm)``
+searches only ``bpm`` +-4% (a performer who knows the song's tempo). ``redecode_window`` re-decodes the
+most recent frames with Viterbi from the filtered distribution at the window start.
 """
 
 from __future__ import annotations
@@ -28,11 +47,13 @@ class OnlineBeat:
     """What the online decoder knows after one frame.
 
     frame: index of this frame since the last reset.
-    is_beat: a beat falls on this frame.
+    is_beat: a beat fell since the previous frame (never while the activation is missing).
     bpm: tempo (beats per minute) from the posterior mean beat interval.
-    phase: position within the current beat, in [0, 1).
+    phase: position within the current beat, in [0, 1) (0 = on the beat).
     next_beats: predicted times of the next beats, seconds from this frame (ascending).
     confidence: posterior mass of states that agree with the predicted next beat within one frame.
+    beat_lag: seconds from the beat to this frame's time (about ``decision_lag_s``; 0 when no beat).
+    suspended: the activation is missing (no body): beats are not reported, the tempo is held.
     """
 
     frame: int
@@ -41,21 +62,23 @@ class OnlineBeat:
     phase: float
     next_beats: tuple[float, ...]
     confidence: float
+    beat_lag: float = 0.0
+    suspended: bool = False
 
 
 class BeatStateSpace:
-    """Beat-pointer states for beat intervals ``min_interval .. max_interval`` frames.
+    """Beat-pointer states for the beat intervals (internal steps) of tempi ``min_bpm .. max_bpm`` at ``rate`` steps/s.
 
     Arrays (S = total number of states):
-        interval[s]: frames per beat of state s; position[s]: pointer 0 .. interval-1.
-        first[k], last[k]: state index of pointer 0 and of the last pointer of tempo k.
+        intervals[k]: steps per beat of tempo k (ascending); first[k], last[k]: state of pointer 0 and of
+        the last pointer of tempo k; interval[s], position[s], tempo_index[s]: per state.
     """
 
-    def __init__(self, min_bpm: float, max_bpm: float, fps: float):
+    def __init__(self, min_bpm: float, max_bpm: float, rate: float):
         if not 0 < min_bpm < max_bpm:
             raise ValueError(f"need 0 < min_bpm < max_bpm, got {min_bpm}, {max_bpm}")
-        lo = max(2, int(np.floor(60.0 * fps / max_bpm)))
-        hi = int(np.ceil(60.0 * fps / min_bpm))
+        lo = max(2, int(np.floor(60.0 * rate / max_bpm)))
+        hi = int(np.ceil(60.0 * rate / min_bpm))
         self.intervals = np.arange(lo, hi + 1)
         self.first = np.concatenate([[0], np.cumsum(self.intervals)[:-1]])
         self.last = self.first + self.intervals - 1
@@ -65,15 +88,49 @@ class BeatStateSpace:
         self.position = np.arange(self.num_states) - self.first[self.tempo_index]
 
 
+def upsample_activation(previous: float, current: float, factor: int) -> np.ndarray:
+    """Activation at the ``factor`` internal steps after frame t-1 up to frame t (the last one is frame t).
+
+    Linear interpolation; a step next to a missing frame (NaN) is missing, except frame t itself.
+    """
+    w = np.arange(1, factor + 1) / factor
+    out = (1.0 - w) * previous + w * current
+    out[-1] = current
+    return out
+
+
+def tempo_interpolation(tempi: np.ndarray, bins: np.ndarray) -> np.ndarray:
+    """(len(tempi), len(bins)) weights that interpolate a distribution over ``bins`` (BPM, ascending) at
+    ``tempi`` (BPM), linearly in log tempo, clamped at the ends."""
+    x = np.log(np.asarray(bins, float))
+    pos = np.clip(np.interp(np.log(tempi), x, np.arange(len(x))), 0, len(x) - 1)
+    lo = np.minimum(np.floor(pos).astype(int), len(x) - 2)
+    w = pos - lo
+    out = np.zeros((len(tempi), len(x)))
+    out[np.arange(len(tempi)), lo] = 1.0 - w
+    out[np.arange(len(tempi)), lo + 1] = w
+    return out
+
+
+#: Decoder settings of ``BeatTracker.known_tempo``, chosen by 4-fold cross-validation by dancer on AIST++ with the
+#: shipped beat model (``python -m export.beats.evaluate --cv v1 --tune``; every fold chose the 0.1 s lag): beats
+#: reported 0.1 s after they happen (``beat_lag``), once the forward filter has seen their activation peak.
+KNOWN_TEMPO_SETTINGS = {"decision_lag_s": 0.1, "online_offset_s": 0.0}
+
+
 class BeatTracker:
     """Beat-pointer HMM with offline (Viterbi) and online (forward filtering) decoding.
 
-    Parameters: tempo range in BPM, frame rate ``fps`` of the activation, ``transition_lambda``
-    (higher = steadier tempo; 50 rather than madmom's 100 because at 30 fps one frame of beat interval
-    is already a 7% tempo step at 120 BPM), ``tempo_jump`` (floor of the tempo-change probability at a beat, so a
-    performer's sudden tempo change can be followed), ``observation_lambda`` (share of a beat that counts as "beat"),
-    ``window_s`` (seconds of recent frames kept for ``redecode_window``), ``num_predictions``
-    (how many upcoming beats ``OnlineBeat.next_beats`` lists).
+    Parameters: tempo range in BPM; ``fps`` of the activation; ``upsample`` internal steps per frame;
+    ``transition_lambda`` (higher = steadier tempo); ``tempo_jump`` (floor of the tempo-change probability
+    at a beat, so a sudden tempo change can be followed); ``observation_lambda`` (1/share of a beat that
+    counts as "beat"); ``online_offset_s`` (seconds from the filtered beat to the reported online beat);
+    ``decision_lag_s`` (seconds after a beat at which ``process_online`` reports it, with ``beat_lag`` saying when it was);
+    ``min_gap_share`` (online beats at least this share of the current beat interval apart);
+    ``window_s`` (seconds kept for ``redecode_window``); ``num_predictions`` (length of ``next_beats``);
+    ``tempo_bins`` (BPM of a beat model's tempo classes, if it has a tempo head) and ``tempo_weight``.
+    Defaults are what most test folds chose in cross-validation on AIST++ with the shipped model
+    (``python -m export.beats.evaluate --cv v1 --tune``).
     """
 
     def __init__(
@@ -81,51 +138,101 @@ class BeatTracker:
         min_bpm: float = 60.0,
         max_bpm: float = 180.0,
         fps: float = FPS,
-        transition_lambda: float = 50.0,
+        upsample: int = 3,
+        transition_lambda: float = 100.0,
         tempo_jump: float = 1e-5,
-        observation_lambda: float = 16.0,
+        observation_lambda: float = 8.0,
+        online_offset_s: float = 0.03,
+        decision_lag_s: float = 0.0,
+        min_gap_share: float = 0.5,
         window_s: float = 4.0,
         num_predictions: int = 4,
+        tempo_bins: np.ndarray | None = None,
+        tempo_weight: float = 0.1,
     ):
-        self.fps = fps
+        self.fps, self.upsample = fps, int(upsample)
+        self.rate = fps * self.upsample
         self.min_bpm, self.max_bpm = min_bpm, max_bpm
-        self.space = BeatStateSpace(min_bpm, max_bpm, fps)
-        ratio = self.space.intervals[None, :] / self.space.intervals[:, None]
+        self.online_offset_s = online_offset_s
+        self.space = space = BeatStateSpace(min_bpm, max_bpm, self.rate)
+        ratio = space.intervals[None, :] / space.intervals[:, None]
         trans = np.exp(-transition_lambda * np.abs(ratio - 1.0)) + tempo_jump
         self.tempo_transition = trans / trans.sum(axis=1, keepdims=True)  # (K, K): row = from tempo
         self.log_tempo_transition = np.log(self.tempo_transition + 1e-300)
-        beat_share = self.space.position < self.space.interval / observation_lambda
-        self.beat_states = np.flatnonzero(beat_share | (self.space.position == 0))
-        self.is_beat_state = np.zeros(self.space.num_states, bool)
-        self.is_beat_state[self.beat_states] = True
-        self.min_beat_gap = int(np.floor(60.0 * fps / max_bpm))  # frames: beats never closer than at max_bpm
+        # Beat region: exactly 1/observation_lambda of every beat, centred on pointer 0 (madmom's starts at 0, which
+        # puts pointer 0, and so the beat, half the region before the activation peak). A state's weight is the share
+        # of its step inside the region, and the emission is geometric in it, so that one beat of a flat activation
+        # has the same likelihood at every tempo: with whole states the share rounds differently per tempo, and a
+        # flat, high activation (a body that moves without accents) pulled the tempo to the top of the range.
+        from_peak = np.minimum(space.position, space.interval - space.position)
+        half = space.interval / (2 * observation_lambda)
+        self.beat_weight = np.where(space.position == 0, np.minimum(2 * half, 1.0), np.clip(half + 0.5 - from_peak, 0.0, 1.0))
         self.observation_lambda = observation_lambda
-        self.frames_to_next = self.space.interval - self.space.position  # (S,) frames to the next pointer 0
-        # States whose next beat is within one frame of v frames away, for each v (confidence).
-        self.agreeing_states = [np.flatnonzero(np.abs(self.frames_to_next - v) <= 1)
-                                for v in range(int(self.space.intervals.max()) + 1)]
-        self._interval_of = self.space.interval.tolist()  # Python ints: fast scalar look-ups per frame
-        self._position_of = self.space.position.tolist()
-        self.window = int(round(window_s * fps))
+        # The reported online beat: pointer position ``online_offset_s`` after pointer 0, per tempo (mod its interval).
+        beat_position = np.round(online_offset_s * self.rate).astype(int) % space.interval
+        since = (space.position - beat_position) % space.interval  # steps since the (offset) beat
+        # A beat is reported ``decision_lag_s`` after it, once the filter has seen its whole activation peak.
+        self.decision_lag_s = decision_lag_s
+        report_since = (since - int(round(decision_lag_s * self.rate))) % space.interval
+        self.is_report_state = (report_since < space.interval / observation_lambda) | (report_since == 0)
+        self.steps_to_next = space.interval - since  # (S,) steps to the next beat, 1 .. interval
+        self.min_beat_gap = int(np.floor(60.0 * self.rate / max_bpm))  # steps: beats never closer than at max_bpm
+        self.min_gap_share = min_gap_share
+        u = self.upsample  # states whose next beat is within one frame of v steps away, for each v (confidence)
+        self.agreeing_states = [np.flatnonzero(np.abs(self.steps_to_next - v) <= u)
+                                for v in range(int(space.intervals.max()) + 1)]
+        self._interval_of = space.interval.tolist()  # Python ints: fast scalar look-ups per step
+        self._since_of = since.tolist()
+        self._report_of = self.is_report_state.tolist()
+        self.window = int(round(window_s * self.rate))
         self.num_predictions = num_predictions
+        self.tempo_weight = tempo_weight
+        self.tempo_map = None if tempo_bins is None else tempo_interpolation(60.0 * self.rate / space.intervals, tempo_bins)
         self.reset()
 
+    @classmethod
+    def known_tempo(cls, bpm: float, tolerance: float = 0.04, **kwargs) -> "BeatTracker":
+        """A tracker that searches only ``bpm`` +- ``tolerance`` (the tempo a performer gives; the phase comes
+        from the motion), with ``KNOWN_TEMPO_SETTINGS`` unless ``kwargs`` say otherwise."""
+        if bpm <= 0 or not 0 < tolerance < 1:
+            raise ValueError(f"need bpm > 0 and 0 < tolerance < 1, got {bpm}, {tolerance}")
+        return cls(min_bpm=bpm * (1 - tolerance), max_bpm=bpm * (1 + tolerance), **{**KNOWN_TEMPO_SETTINGS, **kwargs})
+
     # ---- model pieces -------------------------------------------------------------------------
-    def _likelihood(self, activation: float) -> np.ndarray:
-        """P(observation | state) for one frame, shape (S,); uniform for a missing frame (NaN)."""
-        if activation != activation:  # NaN: missing frame
-            return np.ones(self.space.num_states)
+    def _log_tempo_prior(self, tempo: np.ndarray | None) -> np.ndarray | None:
+        """Per-state log weight (S,) of one frame's tempo distribution over ``tempo_bins``; None if not given or missing."""
+        if tempo is None or self.tempo_map is None or not np.isfinite(tempo).all():
+            return None
+        per_tempo = self.tempo_weight * np.log(self.tempo_map @ tempo + 1e-6)
+        return (per_tempo - per_tempo.max())[self.space.tempo_index]
+
+    def _observe(self, alpha: np.ndarray, activation: float) -> np.ndarray:
+        """alpha x P(observation | state), unnormalised; unchanged for a missing step (NaN)."""
+        if activation != activation:  # NaN: missing
+            return alpha
+        return alpha * self._emission(activation)
+
+    def _log_likelihood(self, activation: float) -> np.ndarray:
+        """log P(observation | state) (S,); zeros for a missing step (NaN)."""
+        if activation != activation:
+            return np.zeros(self.space.num_states)
+        log_other, log_ratio = self._log_emission_terms(activation)
+        return log_other + self.beat_weight * log_ratio
+
+    def _emission(self, activation: float) -> np.ndarray:
+        """P(a | state) (S,): ``a`` in the beat region, ``(1 - a) / (observation_lambda - 1)`` outside, and
+        geometrically between for the edge states (weight ``beat_weight``)."""
+        log_other, log_ratio = self._log_emission_terms(activation)
+        return np.exp(log_other + self.beat_weight * log_ratio)
+
+    def _log_emission_terms(self, activation: float) -> tuple[float, float]:
+        """(log P(a | outside the beat region), log P(a | inside) - log P(a | outside))."""
         a = min(max(float(activation), 1e-6), 1.0 - 1e-6)
-        out = np.full(self.space.num_states, (1.0 - a) / (self.observation_lambda - 1.0))
-        out[self.beat_states] = a
-        return out
+        log_other = float(np.log((1.0 - a) / (self.observation_lambda - 1.0)))
+        return log_other, float(np.log(a)) - log_other
 
     def _predict(self, alpha: np.ndarray) -> np.ndarray:
-        """One step of the transition model applied to a distribution over states.
-
-        Pointers advance by one (state s comes from s - 1 inside a tempo); pointer 0 of every tempo
-        comes from the last pointers through the tempo transition.
-        """
+        """One step of the transition model: pointers advance; pointer 0 comes from the last pointers via the tempo transition."""
         space = self.space
         out = np.empty_like(alpha)
         out[1:] = alpha[:-1]
@@ -133,109 +240,143 @@ class BeatTracker:
         return out
 
     def _initial(self) -> np.ndarray:
-        return np.full(self.space.num_states, 1.0 / self.space.num_states)
+        """Every tempo equally likely, every phase within it too (uniform over states would favour slow tempi,
+        which have more states: 3x more at 60 than at 180 BPM)."""
+        return 1.0 / (len(self.space.intervals) * self.space.interval)
+
+    def internal_activation(self, activation: np.ndarray) -> np.ndarray:
+        """Activation (T,) at ``fps`` -> ((T - 1) x upsample + 1,) at the internal rate (frame t = step t x upsample)."""
+        activation = np.asarray(activation, dtype=np.float64)
+        if len(activation) < 2:
+            return activation.copy()
+        steps = [upsample_activation(p, c, self.upsample) for p, c in zip(activation[:-1], activation[1:])]
+        return np.concatenate([activation[:1]] + steps)
 
     # ---- offline --------------------------------------------------------------------------------
-    def viterbi(self, activation: np.ndarray, log_prior: np.ndarray | None = None) -> np.ndarray:
-        """Most likely state sequence (T,) for activations (T,) in [0, 1] (NaN = missing)."""
+    def viterbi(self, steps: np.ndarray, log_prior: np.ndarray | None = None,
+                tempo: np.ndarray | None = None) -> np.ndarray:
+        """Most likely state sequence for internal-rate activations ``steps`` in [0, 1] (NaN = missing), with
+        per-frame tempo distributions ``tempo`` (frames, K) applied at the frame steps (every ``upsample``-th)."""
         space = self.space
-        T = len(activation)
+        n = len(steps)
         delta = np.log(self._initial()) if log_prior is None else log_prior.copy()
-        back = np.empty((T, len(space.intervals)), dtype=np.int32)
-        for t in range(T):
+        back = np.empty((n, len(space.intervals)), dtype=np.int32)
+        columns = np.arange(len(space.intervals))
+        for t in range(n):
             if t > 0:
                 new = np.empty_like(delta)
                 new[1:] = delta[:-1]
                 scores = delta[space.last][:, None] + self.log_tempo_transition
                 back[t] = np.argmax(scores, axis=0)
-                new[space.first] = scores[back[t], np.arange(len(space.intervals))]
+                new[space.first] = scores[back[t], columns]
                 delta = new
-            delta = delta + np.log(self._likelihood(activation[t]))
+            delta = delta + self._log_likelihood(steps[t])
+            if tempo is not None and t % self.upsample == 0:
+                weight = self._log_tempo_prior(tempo[t // self.upsample])
+                delta = delta if weight is None else delta + weight
             delta -= delta.max()
-        path = np.empty(T, dtype=np.int64)
+        path = np.empty(n, dtype=np.int64)
         path[-1] = int(np.argmax(delta))
-        for t in range(T - 1, 0, -1):
+        for t in range(n - 1, 0, -1):
             s = path[t]
-            if space.position[s] > 0:
-                path[t - 1] = s - 1
-            else:
-                path[t - 1] = space.last[back[t, space.tempo_index[s]]]
+            path[t - 1] = s - 1 if space.position[s] > 0 else space.last[back[t, space.tempo_index[s]]]
         return path
 
-    def decode_offline(self, activation: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Viterbi over a whole clip: (beat times in seconds from frame 0 = 0 s, tempo in BPM per frame (T,))."""
+    def _beat_steps(self, path: np.ndarray) -> np.ndarray:
+        """Steps of ``path`` where the pointer is at 0 (the beat)."""
+        return np.flatnonzero(self.space.position[path] == 0)
+
+    def decode_offline(self, activation: np.ndarray, tempo: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Viterbi over a whole clip (optional tempo distributions (T, K)): (beat times in seconds from frame 0 = 0 s,
+        tempo in BPM per frame (T,)). No beat falls on a frame without a body (NaN activation), like online."""
         activation = np.asarray(activation, dtype=np.float64)
         if len(activation) == 0:
             return np.zeros(0), np.zeros(0)
-        path = self.viterbi(activation)
-        return np.flatnonzero(self.space.position[path] == 0) / self.fps, 60.0 * self.fps / self.space.interval[path]
+        path = self.viterbi(self.internal_activation(activation), tempo=tempo)
+        tempo = 60.0 * self.rate / self.space.interval[path[::self.upsample]]
+        steps = self._beat_steps(path)
+        steps = steps[np.isfinite(activation[np.round(steps / self.upsample).astype(int)])]
+        return steps / self.rate, tempo
 
-    def process_offline(self, activation: np.ndarray) -> np.ndarray:
+    def process_offline(self, activation: np.ndarray, tempo: np.ndarray | None = None) -> np.ndarray:
         """Beat times in seconds (from frame 0 = 0 s) decoded by Viterbi over the whole clip."""
-        return self.decode_offline(activation)[0]
+        return self.decode_offline(activation, tempo)[0]
 
     # ---- online ---------------------------------------------------------------------------------
     def reset(self) -> None:
         """Forget everything: the next frame is frame 0 with a uniform state distribution."""
         self.alpha = self._initial()
         self.frame = -1
-        self.last_beat_frame = -(10**9)
+        self.step = -1
+        self.previous = float("nan")
+        self.last_beat_step = -(10**9)
         self.recent_activation: deque[float] = deque(maxlen=self.window)
         self.recent_alpha: deque[np.ndarray] = deque(maxlen=self.window)
 
-    def process_online(self, activation: float, reset: bool = False) -> OnlineBeat:
-        """Filter one frame's activation (NaN = missing frame) and report beat, tempo and predictions."""
+    def process_online(self, activation: float, reset: bool = False, tempo: np.ndarray | None = None) -> OnlineBeat:
+        """Filter one frame's activation (NaN = missing: no body) and, if given, its tempo distribution over
+        ``tempo_bins``; report beat, tempo and predictions."""
         if reset:
             self.reset()
         self.frame += 1
-        prior = self.alpha if self.frame == 0 else self._predict(self.alpha)
-        self.recent_alpha.append(prior)
-        self.recent_activation.append(float(activation))
-        alpha = prior * self._likelihood(activation)
-        alpha /= alpha.sum()
-        self.alpha = alpha
-        return self._report()
+        activation = float(activation)
+        values = [activation] if self.frame == 0 else upsample_activation(self.previous, activation, self.upsample)
+        self.previous = activation
+        beat_step = None
+        tempo_weight = self._log_tempo_prior(tempo)
+        for i, value in enumerate(values):
+            self.step += 1
+            prior = self.alpha if self.step == 0 else self._predict(self.alpha)
+            self.recent_alpha.append(prior)
+            self.recent_activation.append(float(value))
+            alpha = self._observe(prior, value)
+            if tempo_weight is not None and i == len(values) - 1:
+                alpha = alpha * np.exp(tempo_weight)
+            self.alpha = alpha / alpha.sum()
+            # madmom's online rule: a beat when the best state is a (reported) beat state, at least one beat
+            # at max_bpm after the previous one; never from a missing step (no body, no beat). And at least
+            # ``min_gap_share`` of the best state's own beat interval after it: when the phase is ambiguous at a
+            # slow tempo, the best state flips between the on- and off-beat and madmom's rule reports both.
+            best = int(self.alpha.argmax())
+            gap = max(self.min_beat_gap, self.min_gap_share * self._interval_of[best])
+            if value == value and self._report_of[best] and self.step - self.last_beat_step >= gap:
+                self.last_beat_step = self.step
+                beat_step = self.step - self._since_of[best]  # when the beat was, by the filter's best state
+        return self._report(beat_step, suspended=activation != activation)
 
-    def _report(self) -> OnlineBeat:
+    def _report(self, beat_step: int | None, suspended: bool) -> OnlineBeat:
         best = int(self.alpha.argmax())
         interval = self._interval_of[best]
-        position = self._position_of[best]
-        phase = position / interval
-        # A beat falls here if the best state is a beat state (the pointers that emit the activation), at
-        # least one beat at max_bpm after the previous reported beat: madmom's online rule. (Requiring
-        # pointer 0 and half the current interval since the last beat missed beats whenever the filter
-        # corrected its phase backwards: online F on held-out AIST++ dancers rose from 0.233 to 0.263 for
-        # the kinematic activation and from 0.202 to 0.298 for the beat model with this rule.)
-        is_beat = bool(self.is_beat_state[best]) and self.frame - self.last_beat_frame >= self.min_beat_gap
-        if is_beat:
-            self.last_beat_frame = self.frame
-        best_next = interval - position
-        confidence = float(self.alpha[self.agreeing_states[best_next]].sum())
-        next_beats = tuple((best_next + k * interval) / self.fps for k in range(self.num_predictions))
+        since = self._since_of[best]
+        to_next = interval - since
+        confidence = float(self.alpha[self.agreeing_states[to_next]].sum())
         return OnlineBeat(
             frame=self.frame,
-            is_beat=bool(is_beat),
-            bpm=60.0 * self.fps / float(self.alpha @ self.space.interval),
-            phase=phase,
-            next_beats=next_beats,
+            is_beat=beat_step is not None,
+            bpm=60.0 * self.rate / float(self.alpha @ self.space.interval),
+            phase=since / interval,
+            next_beats=tuple((to_next + k * interval) / self.rate for k in range(self.num_predictions)),
             confidence=confidence,
+            beat_lag=0.0 if beat_step is None else (self.step - beat_step) / self.rate,
+            suspended=suspended,
         )
 
     def redecode_window(self) -> np.ndarray:
-        """Beat frames (absolute, since reset) of the recent window, re-decoded by Viterbi.
+        """Beat times (seconds since reset) in the recent window, re-decoded by Viterbi.
 
-        The window starts from the filtered prior at its first frame, so it agrees with what came before.
+        The window starts from the filtered prior at its first step, so it agrees with what came before.
         """
         if not self.recent_activation:
-            return np.zeros(0, dtype=np.int64)
-        activation = np.asarray(self.recent_activation)
-        log_prior = np.log(self.recent_alpha[0] + 1e-300)
-        path = self.viterbi(activation, log_prior=log_prior)
-        start = self.frame - len(activation) + 1
-        return start + np.flatnonzero(self.space.position[path] == 0)
+            return np.zeros(0)
+        steps = np.asarray(self.recent_activation)
+        path = self.viterbi(steps, log_prior=np.log(self.recent_alpha[0] + 1e-300))
+        return (self.step - len(steps) + 1 + self._beat_steps(path)) / self.rate
 
-    def process_sequence_online(self, activation: np.ndarray) -> tuple[np.ndarray, list[OnlineBeat]]:
-        """Run ``process_online`` over a whole sequence from a reset: (beat times in seconds, reports)."""
-        reports = [self.process_online(a, reset=(i == 0)) for i, a in enumerate(np.asarray(activation, float))]
-        beats = np.array([r.frame for r in reports if r.is_beat], dtype=np.float64) / self.fps
+    def process_sequence_online(self, activation: np.ndarray,
+                                tempo: np.ndarray | None = None) -> tuple[np.ndarray, list[OnlineBeat]]:
+        """Run ``process_online`` over a whole sequence (optional tempo distributions (T, K)) from a reset:
+        (beat times in seconds, reports)."""
+        reports = [self.process_online(a, reset=(i == 0), tempo=None if tempo is None else tempo[i])
+                   for i, a in enumerate(np.asarray(activation, float))]
+        beats = np.array([r.frame / self.fps - r.beat_lag for r in reports if r.is_beat], dtype=np.float64)
         return beats, reports
