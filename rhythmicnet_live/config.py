@@ -125,6 +125,15 @@ class TempoConfig:
     link: bool = _opt(False, "join the Ableton Link session (the dancer leads; with --tempo-lock, the session)",
                       flag="--link")
 
+    def beat_tracker(self, min_bpm: float, max_bpm: float):
+        """The beat decoder: :meth:`BeatTracker.known_tempo` (its cross-validated settings) when ``bpm`` is known,
+        else one searching ``min_bpm`` .. ``max_bpm`` (BPM)."""
+        from .analysis.hmm import BeatTracker
+
+        if self.bpm is not None:
+            return BeatTracker.known_tempo(self.bpm, tolerance=proto.KNOWN_TEMPO_TOLERANCE)
+        return BeatTracker(min_bpm, max_bpm)
+
     @property
     def search_range(self) -> tuple[float, float]:
         """(min, max) BPM the beat tracker searches: bpm +-4% when the tempo is known, else min..max."""

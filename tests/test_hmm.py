@@ -123,16 +123,17 @@ def test_predicts_the_next_beats():
     assert 0.0 <= last.phase < 1.0
 
 
-def test_windowed_redecoding_matches_the_recent_beats():
-    n = int(15 * FPS)
-    truth = grid(105.0, 0.25, n / FPS)
-    act = pulse_activation(truth, n)
-    tracker = BeatTracker(window_s=4.0)
-    tracker.process_sequence_online(act)
-    recent = tracker.redecode_window()
-    window_truth = truth[truth >= (n - 4 * FPS) / FPS]
-    assert match(window_truth, recent) == 1.0
-    assert len(recent) == len(window_truth)
+def test_the_decoder_is_made_of_separate_pieces():
+    """State space, transition model and observation model are separate objects the decoder puts together."""
+    from rhythmicnet_live.analysis.hmm import BeatObservationModel, BeatStateSpace, TempoTransitionModel
+
+    tracker = BeatTracker(90.0, 130.0)
+    assert isinstance(tracker.space, BeatStateSpace) and isinstance(tracker.transition, TempoTransitionModel)
+    assert isinstance(tracker.observation, BeatObservationModel)
+    alpha = tracker.transition.predict(np.full(tracker.space.num_states, 1.0 / tracker.space.num_states))
+    assert np.isclose(alpha.sum(), 1.0)  # a stochastic transition keeps the mass
+    np.testing.assert_array_equal(tracker.observation.observe(alpha, float("nan")), alpha)  # no body: no evidence
+    assert not tracker.observation.log_likelihood(float("nan")).any()
 
 
 def test_reset_starts_afresh_and_narrow_tempo_range():
@@ -173,7 +174,7 @@ def test_flat_activation_favours_no_tempo():
     same likelihood at every tempo, so the decoder is not pulled to the top of the range."""
     for tracker in (BeatTracker(), BeatTracker(80.0, 170.0, observation_lambda=8.0)):
         for a in (0.2, 0.45, 0.8):
-            per_beat = np.bincount(tracker.space.tempo_index, weights=tracker._log_likelihood(a))
+            per_beat = np.bincount(tracker.space.tempo_index, weights=tracker.observation.log_likelihood(a))
             np.testing.assert_allclose(per_beat / tracker.space.intervals, per_beat[0] / tracker.space.intervals[0],
                                        rtol=1e-9)
         _, tempo = tracker.decode_offline(np.full(int(12 * FPS), 0.45))

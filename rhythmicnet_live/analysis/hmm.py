@@ -28,13 +28,16 @@ forward filtering one frame at a time and returns an ``OnlineBeat``: whether a b
 previous frame (and how long ago), the tempo, the phase, the predicted next beat times and a confidence.
 While the activation is missing (no body), beats are not reported and the tempo is held (the pointer
 keeps turning); reports resume when the pointer next reaches the beat. ``BeatTracker.known_tempo(bpm)``
-searches only ``bpm`` +-4% (a performer who knows the song's tempo). ``redecode_window`` re-decodes the
-most recent frames with Viterbi from the filtered distribution at the window start.
+searches only ``bpm`` +-4% (a performer who knows the song's tempo).
+
+The pieces are separate, as in madmom: :class:`BeatStateSpace` (the states), :class:`TempoTransitionModel`
+(how they follow each other), :class:`BeatObservationModel` (how likely an activation is in each state, NaN-aware),
+and :class:`BeatTracker`, the decoder that puts them together (Viterbi offline, forward filtering online). A
+bar-pointer (downbeat) model replaces the state space and transition model without touching the rest.
 """
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
@@ -88,6 +91,81 @@ class BeatStateSpace:
         self.position = np.arange(self.num_states) - self.first[self.tempo_index]
 
 
+class TempoTransitionModel:
+    """Pointers advance one step per step; only from the last pointer of a beat may the tempo change, from
+    interval n to n' with probability proportional to ``exp(-transition_lambda * |n'/n - 1|) + tempo_jump``."""
+
+    def __init__(self, space: BeatStateSpace, transition_lambda: float = 100.0, tempo_jump: float = 1e-5):
+        self.space = space
+        ratio = space.intervals[None, :] / space.intervals[:, None]
+        trans = np.exp(-transition_lambda * np.abs(ratio - 1.0)) + tempo_jump
+        self.tempo_transition = trans / trans.sum(axis=1, keepdims=True)  # (K, K): row = from tempo
+        self.log_tempo_transition = np.log(self.tempo_transition + 1e-300)
+        self._columns = np.arange(len(space.intervals))
+
+    def predict(self, alpha: np.ndarray) -> np.ndarray:
+        """A distribution over states (S,) one step later (forward filtering)."""
+        space = self.space
+        out = np.empty_like(alpha)
+        out[1:] = alpha[:-1]
+        out[space.first] = alpha[space.last] @ self.tempo_transition
+        return out
+
+    def best_predecessors(self, delta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Viterbi step: (best log score of each state one step later (S,), the tempo each pointer 0 came from (K,))."""
+        space = self.space
+        new = np.empty_like(delta)
+        new[1:] = delta[:-1]
+        scores = delta[space.last][:, None] + self.log_tempo_transition
+        back = np.argmax(scores, axis=0)
+        new[space.first] = scores[back, self._columns]
+        return new, back
+
+    def previous_state(self, state: int, back: np.ndarray) -> int:
+        """The state before ``state`` on a Viterbi path whose step chose tempi ``back`` (K,)."""
+        space = self.space
+        return state - 1 if space.position[state] > 0 else int(space.last[back[space.tempo_index[state]]])
+
+
+class BeatObservationModel:
+    """P(activation | state): ``a`` in the beat region, ``(1 - a) / (observation_lambda - 1)`` outside it, and
+    geometrically between for the edge states; a missing activation (NaN, no body) is uninformative.
+
+    The beat region is exactly 1/observation_lambda of every beat, centred on pointer 0 (madmom's starts at 0, which
+    puts pointer 0, and so the beat, half the region before the activation peak). A state's weight is the share of
+    its step inside the region, so that one beat of a flat activation has the same likelihood at every tempo: with
+    whole states the share rounds differently per tempo, and a flat, high activation (a body that moves without
+    accents) pulled the tempo to the top of the range.
+    """
+
+    def __init__(self, space: BeatStateSpace, observation_lambda: float = 8.0):
+        self.observation_lambda = observation_lambda
+        from_peak = np.minimum(space.position, space.interval - space.position)
+        half = space.interval / (2 * observation_lambda)
+        self.beat_weight = np.where(space.position == 0, np.minimum(2 * half, 1.0),
+                                    np.clip(half + 0.5 - from_peak, 0.0, 1.0))
+
+    def _terms(self, activation: float) -> tuple[float, float]:
+        """(log P(a | outside the beat region), log P(a | inside) - log P(a | outside))."""
+        a = min(max(float(activation), 1e-6), 1.0 - 1e-6)
+        log_other = float(np.log((1.0 - a) / (self.observation_lambda - 1.0)))
+        return log_other, float(np.log(a)) - log_other
+
+    def log_likelihood(self, activation: float) -> np.ndarray:
+        """log P(a | state) (S,); zeros for a missing step (NaN)."""
+        if activation != activation:
+            return np.zeros(len(self.beat_weight))
+        log_other, log_ratio = self._terms(activation)
+        return log_other + self.beat_weight * log_ratio
+
+    def observe(self, alpha: np.ndarray, activation: float) -> np.ndarray:
+        """alpha x P(a | state), unnormalised; alpha itself for a missing step (NaN)."""
+        if activation != activation:
+            return alpha
+        log_other, log_ratio = self._terms(activation)
+        return alpha * np.exp(log_other + self.beat_weight * log_ratio)
+
+
 def upsample_activation(previous: float, current: float, factor: int) -> np.ndarray:
     """Activation at the ``factor`` internal steps after frame t-1 up to frame t (the last one is frame t).
 
@@ -127,7 +205,7 @@ class BeatTracker:
     counts as "beat"); ``online_offset_s`` (seconds from the filtered beat to the reported online beat);
     ``decision_lag_s`` (seconds after a beat at which ``process_online`` reports it, with ``beat_lag`` saying when it was);
     ``min_gap_share`` (online beats at least this share of the current beat interval apart);
-    ``window_s`` (seconds kept for ``redecode_window``); ``num_predictions`` (length of ``next_beats``);
+    ``num_predictions`` (length of ``next_beats``);
     ``tempo_bins`` (BPM of a beat model's tempo classes, if it has a tempo head) and ``tempo_weight``.
     Defaults are what most test folds chose in cross-validation on AIST++ with the shipped model
     (``python -m export.beats.evaluate --cv v1 --tune``).
@@ -145,7 +223,6 @@ class BeatTracker:
         online_offset_s: float = 0.03,
         decision_lag_s: float = 0.0,
         min_gap_share: float = 0.5,
-        window_s: float = 4.0,
         num_predictions: int = 4,
         tempo_bins: np.ndarray | None = None,
         tempo_weight: float = 0.1,
@@ -155,19 +232,8 @@ class BeatTracker:
         self.min_bpm, self.max_bpm = min_bpm, max_bpm
         self.online_offset_s = online_offset_s
         self.space = space = BeatStateSpace(min_bpm, max_bpm, self.rate)
-        ratio = space.intervals[None, :] / space.intervals[:, None]
-        trans = np.exp(-transition_lambda * np.abs(ratio - 1.0)) + tempo_jump
-        self.tempo_transition = trans / trans.sum(axis=1, keepdims=True)  # (K, K): row = from tempo
-        self.log_tempo_transition = np.log(self.tempo_transition + 1e-300)
-        # Beat region: exactly 1/observation_lambda of every beat, centred on pointer 0 (madmom's starts at 0, which
-        # puts pointer 0, and so the beat, half the region before the activation peak). A state's weight is the share
-        # of its step inside the region, and the emission is geometric in it, so that one beat of a flat activation
-        # has the same likelihood at every tempo: with whole states the share rounds differently per tempo, and a
-        # flat, high activation (a body that moves without accents) pulled the tempo to the top of the range.
-        from_peak = np.minimum(space.position, space.interval - space.position)
-        half = space.interval / (2 * observation_lambda)
-        self.beat_weight = np.where(space.position == 0, np.minimum(2 * half, 1.0), np.clip(half + 0.5 - from_peak, 0.0, 1.0))
-        self.observation_lambda = observation_lambda
+        self.transition = TempoTransitionModel(space, transition_lambda, tempo_jump)
+        self.observation = BeatObservationModel(space, observation_lambda)
         # The reported online beat: pointer position ``online_offset_s`` after pointer 0, per tempo (mod its interval).
         beat_position = np.round(online_offset_s * self.rate).astype(int) % space.interval
         since = (space.position - beat_position) % space.interval  # steps since the (offset) beat
@@ -184,7 +250,6 @@ class BeatTracker:
         self._interval_of = space.interval.tolist()  # Python ints: fast scalar look-ups per step
         self._since_of = since.tolist()
         self._report_of = self.is_report_state.tolist()
-        self.window = int(round(window_s * self.rate))
         self.num_predictions = num_predictions
         self.tempo_weight = tempo_weight
         self.tempo_map = None if tempo_bins is None else tempo_interpolation(60.0 * self.rate / space.intervals, tempo_bins)
@@ -205,39 +270,6 @@ class BeatTracker:
             return None
         per_tempo = self.tempo_weight * np.log(self.tempo_map @ tempo + 1e-6)
         return (per_tempo - per_tempo.max())[self.space.tempo_index]
-
-    def _observe(self, alpha: np.ndarray, activation: float) -> np.ndarray:
-        """alpha x P(observation | state), unnormalised; unchanged for a missing step (NaN)."""
-        if activation != activation:  # NaN: missing
-            return alpha
-        return alpha * self._emission(activation)
-
-    def _log_likelihood(self, activation: float) -> np.ndarray:
-        """log P(observation | state) (S,); zeros for a missing step (NaN)."""
-        if activation != activation:
-            return np.zeros(self.space.num_states)
-        log_other, log_ratio = self._log_emission_terms(activation)
-        return log_other + self.beat_weight * log_ratio
-
-    def _emission(self, activation: float) -> np.ndarray:
-        """P(a | state) (S,): ``a`` in the beat region, ``(1 - a) / (observation_lambda - 1)`` outside, and
-        geometrically between for the edge states (weight ``beat_weight``)."""
-        log_other, log_ratio = self._log_emission_terms(activation)
-        return np.exp(log_other + self.beat_weight * log_ratio)
-
-    def _log_emission_terms(self, activation: float) -> tuple[float, float]:
-        """(log P(a | outside the beat region), log P(a | inside) - log P(a | outside))."""
-        a = min(max(float(activation), 1e-6), 1.0 - 1e-6)
-        log_other = float(np.log((1.0 - a) / (self.observation_lambda - 1.0)))
-        return log_other, float(np.log(a)) - log_other
-
-    def _predict(self, alpha: np.ndarray) -> np.ndarray:
-        """One step of the transition model: pointers advance; pointer 0 comes from the last pointers via the tempo transition."""
-        space = self.space
-        out = np.empty_like(alpha)
-        out[1:] = alpha[:-1]
-        out[space.first] = alpha[space.last] @ self.tempo_transition
-        return out
 
     def _initial(self) -> np.ndarray:
         """Every tempo equally likely, every phase within it too (uniform over states would favour slow tempi,
@@ -261,16 +293,10 @@ class BeatTracker:
         n = len(steps)
         delta = np.log(self._initial()) if log_prior is None else log_prior.copy()
         back = np.empty((n, len(space.intervals)), dtype=np.int32)
-        columns = np.arange(len(space.intervals))
         for t in range(n):
             if t > 0:
-                new = np.empty_like(delta)
-                new[1:] = delta[:-1]
-                scores = delta[space.last][:, None] + self.log_tempo_transition
-                back[t] = np.argmax(scores, axis=0)
-                new[space.first] = scores[back[t], columns]
-                delta = new
-            delta = delta + self._log_likelihood(steps[t])
+                delta, back[t] = self.transition.best_predecessors(delta)
+            delta = delta + self.observation.log_likelihood(steps[t])
             if tempo is not None and t % self.upsample == 0:
                 weight = self._log_tempo_prior(tempo[t // self.upsample])
                 delta = delta if weight is None else delta + weight
@@ -278,8 +304,7 @@ class BeatTracker:
         path = np.empty(n, dtype=np.int64)
         path[-1] = int(np.argmax(delta))
         for t in range(n - 1, 0, -1):
-            s = path[t]
-            path[t - 1] = s - 1 if space.position[s] > 0 else space.last[back[t, space.tempo_index[s]]]
+            path[t - 1] = self.transition.previous_state(int(path[t]), back[t])
         return path
 
     def _beat_steps(self, path: np.ndarray) -> np.ndarray:
@@ -310,8 +335,6 @@ class BeatTracker:
         self.step = -1
         self.previous = float("nan")
         self.last_beat_step = -(10**9)
-        self.recent_activation: deque[float] = deque(maxlen=self.window)
-        self.recent_alpha: deque[np.ndarray] = deque(maxlen=self.window)
 
     def process_online(self, activation: float, reset: bool = False, tempo: np.ndarray | None = None) -> OnlineBeat:
         """Filter one frame's activation (NaN = missing: no body) and, if given, its tempo distribution over
@@ -326,10 +349,8 @@ class BeatTracker:
         tempo_weight = self._log_tempo_prior(tempo)
         for i, value in enumerate(values):
             self.step += 1
-            prior = self.alpha if self.step == 0 else self._predict(self.alpha)
-            self.recent_alpha.append(prior)
-            self.recent_activation.append(float(value))
-            alpha = self._observe(prior, value)
+            prior = self.alpha if self.step == 0 else self.transition.predict(self.alpha)
+            alpha = self.observation.observe(prior, value)
             if tempo_weight is not None and i == len(values) - 1:
                 alpha = alpha * np.exp(tempo_weight)
             self.alpha = alpha / alpha.sum()
@@ -360,17 +381,6 @@ class BeatTracker:
             beat_lag=0.0 if beat_step is None else (self.step - beat_step) / self.rate,
             suspended=suspended,
         )
-
-    def redecode_window(self) -> np.ndarray:
-        """Beat times (seconds since reset) in the recent window, re-decoded by Viterbi.
-
-        The window starts from the filtered prior at its first step, so it agrees with what came before.
-        """
-        if not self.recent_activation:
-            return np.zeros(0)
-        steps = np.asarray(self.recent_activation)
-        path = self.viterbi(steps, log_prior=np.log(self.recent_alpha[0] + 1e-300))
-        return (self.step - len(steps) + 1 + self._beat_steps(path)) / self.rate
 
     def process_sequence_online(self, activation: np.ndarray,
                                 tempo: np.ndarray | None = None) -> tuple[np.ndarray, list[OnlineBeat]]:

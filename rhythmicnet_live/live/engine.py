@@ -103,7 +103,7 @@ def thin(notes: list[Note], density: float, rng: np.random.Generator) -> list[No
 def known_tempo_tracker(bpm: float) -> BeatTracker:
     """A decoder held within ``KNOWN_TEMPO_TOLERANCE`` of ``bpm`` (known tempo: ``--bpm``, ``/rhythmicnet/bpm``,
     tap, MIDI clock in, Link): the tempo is known, the body gives the phase."""
-    return BeatTracker(bpm * (1 - proto.KNOWN_TEMPO_TOLERANCE), bpm * (1 + proto.KNOWN_TEMPO_TOLERANCE), FPS)
+    return BeatTracker.known_tempo(bpm, tolerance=proto.KNOWN_TEMPO_TOLERANCE)
 
 
 class PerformanceEngine:
@@ -285,7 +285,9 @@ class PerformanceEngine:
         if step.hit and present and self.controls.running:
             self.transport.style(float(np.clip(step.energy / 2.0, 0.0, 1.0)), t_frame)
         if step.beat.is_beat and present:
-            self.transport.observe_beat(t_frame - self.pipeline.delay_s, step.beat.next_beats[0], step.beat.confidence)
+            lag = step.beat.beat_lag  # s: the decoder reports a beat that long after it happened
+            self.transport.observe_beat(t_frame - self.pipeline.delay_s - lag, step.beat.next_beats[0] + lag,
+                                        step.beat.confidence)
         elif present:
             self.transport.coast()
 

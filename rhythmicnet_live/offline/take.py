@@ -89,7 +89,6 @@ def make_take(video: Path, out_dir: Path, config: Config | None = None, progress
     """Analyse ``video`` and write the take files (``TAKE_FILES``) into ``out_dir``, with the tempo, analysis and generation
     settings of ``config`` (validated; the defaults when None). ``pose_workers`` processes share the pose."""
     from .beat_outputs import plot_rhythm
-    from ..analysis.hmm import BeatTracker
     from ..input.keypoints import prepare
     from .midi_file import write_take_midi
     from ..input.pose import cached_keypoints
@@ -116,7 +115,7 @@ def make_take(video: Path, out_dir: Path, config: Config | None = None, progress
     if not (raw.conf > 0).any():
         raise UserInputError(f"no body found in {video}")
     processor, activation_name, min_bpm, max_bpm = config.analysis.activation_processor(config.tempo)
-    analysis = RhythmPipeline(processor, BeatTracker(min_bpm, max_bpm, FPS)).process_offline(prepare(raw, FPS))
+    analysis = RhythmPipeline(processor, config.tempo.beat_tracker(min_bpm, max_bpm)).process_offline(prepare(raw, FPS))
     if analysis.num_bars < 1:
         raise UserInputError(f"found too few beats in {video} for a bar of music ({len(analysis.beats)} beats)")
     lap("rhythm")
