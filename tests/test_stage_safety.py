@@ -56,7 +56,10 @@ class Synth:
     def _watch(self) -> None:
         present = False
         while not self._stop.wait(0.01):
-            now = any(self.port in p for p in self._probe.get_ports())
+            try:
+                now = any(self.port in p for p in self._probe.get_ports())
+            except Exception:  # a port vanished while being listed
+                continue
             if now and not present:
                 try:
                     self.readers.append(JackMidiRecorder(self.port, client_name=f"synth-{len(self.readers)}"))
