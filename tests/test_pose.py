@@ -1,6 +1,8 @@
 """MediaPipe pose on a real dance clip, COCO-17 mapping, no-person frames, and the keypoint cache."""
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +22,7 @@ def keypoints() -> Keypoints:
 
 
 def test_mapping_matches_mediapipe_landmark_names():
+    pose.import_mediapipe()
     from mediapipe.tasks.python.vision.pose_landmarker import PoseLandmark
 
     mp_names = [PoseLandmark(i).name.lower() for i in pose.MEDIAPIPE_TO_COCO17]
@@ -140,3 +143,14 @@ def test_parallel_pose_equals_one_process_outside_the_overlap(tmp_path, monkeypa
     error = np.abs(two.xy - one.xy).max(-1)[1:-1][seen]
     assert np.percentile(error, 95) < np.median(jitter), (np.percentile(error, 95), np.median(jitter))
     assert error.max() < np.percentile(jitter, 99), (error.max(), np.percentile(jitter, 99))
+
+
+def test_pose_opens_no_audio_client():
+    """MediaPipe's optional sounddevice (PortAudio) stays unloaded: it would join the performer's JACK graph and
+    abort the process at exit when JACK stops first."""
+    code = ("import numpy as np; from rhythmicnet_live.input import pose; from rhythmicnet_live.input.capture import Frame; "
+            "e = pose.PoseEstimator(); e.estimate(Frame(np.zeros((90, 120, 3), np.uint8), 0.0, 0)); import sys; "
+            "print('sounddevice' in sys.modules and sys.modules['sounddevice'] is not None, "
+            "'portaudio' in open('/proc/self/maps').read())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.split() == ["False", "False"]

@@ -77,6 +77,21 @@ def native_stderr_silenced():
         os.close(saved)
 
 
+def import_mediapipe():
+    """``import mediapipe``, without its optional audio dependency ``sounddevice``.
+
+    MediaPipe imports ``sounddevice`` for its audio tasks only (and runs without it). ``sounddevice`` starts
+    PortAudio at import, which opens a JACK client named "PortAudio" in the performer's JACK graph and aborts the
+    whole process at exit (``pa_jack.c`` Terminate assertion, exit status 134) when that JACK server stopped first.
+    Pose needs no audio, so the import is blocked unless something imported ``sounddevice`` already.
+    """
+    if "mediapipe" not in sys.modules:
+        sys.modules.setdefault("sounddevice", None)  # a None entry makes "import sounddevice" raise ImportError
+    import mediapipe
+
+    return mediapipe
+
+
 class PoseEstimator:
     """One-person pose on successive frames (VIDEO mode: timestamps must increase; see :meth:`estimate`).
 
@@ -85,7 +100,7 @@ class PoseEstimator:
 
     def __init__(self, task: Path = POSE_TASK, min_detection_confidence: float = 0.5,
                  min_presence_confidence: float = 0.5, min_tracking_confidence: float = 0.5):
-        import mediapipe as mp
+        mp = import_mediapipe()
         from mediapipe.tasks.python import BaseOptions, vision
 
         if not Path(task).is_file():
