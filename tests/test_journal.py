@@ -94,10 +94,10 @@ def test_truncated_last_line_is_skipped(tmp_path):
                                  "velocity": 100, "duration": 0.1}
 
 
-def test_records_units_sink_and_errors(tmp_path):
+def test_records_units_and_errors(tmp_path):
     path = tmp_path / "sub" / "j.jsonl"
     w = JournalWriter(path, origin=10.0, fsync_interval_s=0.0)
-    w.note_on(ScheduledNote(12.5, Note("piano", 64, 90, 0.0, 2.0), 0.4))  # as a scheduler sink
+    w.note_on(ScheduledNote(12.5, Note("piano", 64, 90, 0.0, 2.0), 0.4))  # as the sender reports it
     xy = np.zeros((17, 2))
     xy[3] = np.nan
     w.keypoints(xy, np.ones(17), t=12.6)

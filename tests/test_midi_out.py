@@ -202,39 +202,3 @@ def test_clock_beats_announced_early_each_claim_their_own_quarter():
     with clock._cond:
         assert clock._period() == pytest.approx(nominal)
         assert list(clock._anchors) == [pytest.approx(100.0 + 29 * nominal)]
-
-
-SIGNALLED_CHILD = """
-import sys, time
-import mido
-from rhythmicnet_live.live.midi_out import MidiOutput, exit_cleanly_on_signals
-
-class Printing(MidiOutput):
-    def _send(self, msg):
-        print(msg.hex(), flush=True)
-
-port = Printing()
-exit_cleanly_on_signals()
-port.send(mido.Message("note_on", channel=9, note=36, velocity=100))
-print("ready", flush=True)
-time.sleep(60)
-"""
-
-
-def test_sigterm_still_sends_all_notes_off():
-    import signal
-    import subprocess
-    import sys
-
-    proc = subprocess.Popen([sys.executable, "-c", SIGNALLED_CHILD], stdout=subprocess.PIPE, text=True)
-    lines = []
-    for line in proc.stdout:
-        lines.append(line.strip())
-        if line.strip() == "ready":
-            break
-    proc.send_signal(signal.SIGTERM)
-    lines += [x.strip() for x in proc.stdout]
-    proc.wait()
-    assert proc.returncode == 128 + signal.SIGTERM
-    after = lines[lines.index("ready") + 1:]
-    assert after == ["89 24 00", "B9 7B 00", "B9 78 00"]  # note-off 36 ch 10, CC 123, CC 120

@@ -16,8 +16,8 @@ Record format (``t``: seconds since the journal's origin, a ``time.monotonic()``
     {"type": "style", "t": 1.30, "strength": 0.7}
     {"type": "keypoints", "t": 1.27, "xy": [34 floats, NaN as null], "conf": [17 floats]}
 
-The writer is also a note sink for :class:`rhythmicnet_live.live.scheduler.NoteScheduler` (``note_on`` records the
-note at its intended time ``ScheduledNote.time_s``). In a performance it is fed by the sender process
+``JournalWriter.note_on`` records a scheduled note at its time ``ScheduledNote.time_s``. In a performance it is fed
+by the sender process
 (:attr:`SenderProcess.on_sent <rhythmicnet_live.live.sender.SenderProcess>`) with the notes actually sent: a note
 dropped as late, cut before it started by a stop, or refused by a full queue is not in the journal.
 """
@@ -141,16 +141,10 @@ class JournalWriter:
             rec["conf"] = [round(float(c), 4) for c in (conf.ravel() if hasattr(conf, "ravel") else conf)]
         self.write("keypoints", t, **rec)
 
-    # -- note sink API (rhythmicnet_live.live.scheduler) --------------------------------------------------
     def note_on(self, event: "ScheduledNote") -> None:
+        """Record a scheduled note at its time (the sender calls it with each note it has sent)."""
         n = event.note
         self.note(track_of(n), n.pitch, n.velocity, event.duration_s, t=event.time_s, channel=n.channel)
-
-    def note_off(self, event: "ScheduledNote") -> None:
-        pass
-
-    def all_notes_off(self) -> None:
-        pass
 
     def close(self) -> None:
         """fsync and close. Idempotent."""

@@ -12,7 +12,7 @@ port lock once, then calls the backend's small ``_send``; backends override ``_s
 Every output tracks the notes sounding on each channel. :meth:`MidiOutput.all_notes_off` sends a note-off
 for each of them plus CC 123 (All Notes Off) and CC 120 (All Sound Off) on every channel used; it runs on
 ``panic``, on :meth:`~MidiOutput.close`, on leaving a ``with`` block (also on an exception) and at
-interpreter exit (atexit; :func:`exit_cleanly_on_signals` extends that to SIGTERM/SIGHUP), so no note is ever
+interpreter exit (atexit), so no note is ever
 left hanging. :meth:`MidiOutput.silence` does the same for channels a previous port (a sender that died) used.
 A note-off lost on the way (a JACK client that misses a cycle under load drops that cycle's events) would
 leave a note hanging: :meth:`MidiOutput.resend_note_offs`, called periodically, sends again the note-off of
@@ -240,20 +240,6 @@ class MidiOutput:
     def note_off(self, event: "ScheduledNote") -> None:
         n = event.note
         self.send(mido.Message("note_off", channel=n.channel, note=n.pitch, velocity=0))
-
-
-def exit_cleanly_on_signals(signals: tuple[int, ...] | None = None) -> None:
-    """Make SIGTERM and SIGHUP (by default) raise SystemExit in the main thread, so that ``with`` blocks,
-    ``finally`` clauses and atexit handlers run and every open port sends all notes off before the process
-    ends (the default action of these signals skips them all). Call once from the main thread."""
-    import signal
-
-    def _exit(signum, _frame):
-        raise SystemExit(128 + signum)
-
-    default = tuple(getattr(signal, n) for n in ("SIGTERM", "SIGHUP") if hasattr(signal, n))
-    for signum in signals or default:
-        signal.signal(signum, _exit)
 
 
 class RtMidiOutput(MidiOutput):
