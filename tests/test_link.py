@@ -68,7 +68,8 @@ def test_the_dancer_leads_the_link_session_tempo():
     print(f"\nengine tempo {[round(t, 1) for t in tempo]}; session tempo at the end {session[-1]:.2f}")
     assert out["peers"] >= 1
     assert session[0] == pytest.approx(120.0) and len(tempo) >= 4
-    assert abs(session[-1] / tempo[-1] - 1) < 0.03  # the session took the dancer's tempo (about 106)
+    # the session took the dancer's tempo (which moves with the dancer: one of the last ones it reported)
+    assert min(abs(session[-1] / t - 1) for t in tempo[-3:]) < 0.03
     assert session[-1] < 112
 
 
