@@ -112,10 +112,9 @@ def test_midi_clock_runs_at_the_reported_tempo(jack_server, tmp_path):
     offsets = [1e3 * (quarters[int(np.argmin(np.abs(quarters - t)))] - t) for t in playing]
     print(f"\nclock quarter minus the beat's due time (ms): {np.round(offsets, 1).tolist()}")
     print("OSC tempo arrival minus due (ms):", np.round(1e3 * (np.array([t for t, _ in tempo]) - dues[:len(tempo)]), 1).tolist())
-    # The JACK dummy server adds a delivery delay of its own (a few ms, tens of ms on a loaded machine) to every
-    # message alike: the quarters must keep one offset from the beats (most within 15 ms of it), not drift or jump.
-    near = np.abs(np.asarray(offsets) - np.median(offsets)) <= 15.0  # ms
-    assert near.mean() >= 0.8, "the clock's quarter notes are not on the beats"
+    # Each quarter goes out with its beat: after it by no more than the JACK dummy server's delivery delay (a few ms
+    # quiet, tens of ms loaded; a phase correction of the grid moves it by a few tens of ms), never a beat away.
+    assert all(-30.0 <= o <= 150.0 for o in offsets), "the clock's quarter notes are not on the beats"
     beats = last - first
     clock_bpm = 60.0 * beats / (quarters[last] - quarters[first])
     # Each tempo message is the grid's tempo into its beat: the time the reported tempo takes for those beats.
