@@ -39,3 +39,11 @@ def jack_server():
                     "JACK MIDI tests need a JACK server")
     with JackServer(name=f"rhythmicnet-test-{os.getpid()}") as server:
         yield server.name
+
+
+def pytest_collection_modifyitems(items):
+    """Tests marked ``realtime`` (timing through JACK, X or a synth, on a machine that may be shared) are retried
+    twice before they count as failed: one late JACK cycle or a slow X start is not a defect of the code."""
+    for item in items:
+        if item.get_closest_marker("realtime") is not None:
+            item.add_marker(pytest.mark.flaky(reruns=2, reruns_delay=1))

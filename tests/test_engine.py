@@ -10,6 +10,7 @@ import threading
 from pathlib import Path
 
 import mido
+import pytest
 from pythonosc.osc_message import OscMessage
 from pythonosc.osc_message_builder import OscMessageBuilder
 
@@ -57,6 +58,7 @@ def run_in_thread(config, **kwargs) -> tuple[threading.Thread, dict]:
     return thread, result
 
 
+@pytest.mark.realtime
 def test_perform_streams_drums_to_a_midi_port_and_osc(jack_server, tmp_path):
     osc = OscReceiver()
     config = engine_config(tmp_path, osc.port, midi=True)

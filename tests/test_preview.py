@@ -41,6 +41,7 @@ def white_pixels(shot: np.ndarray) -> int:
     return int((shot > 245).all(-1).sum())
 
 
+@pytest.mark.realtime
 def test_preview_window_shows_the_skeleton_and_flashes_on_beats(display, tmp_path, monkeypatch):
     from PIL import ImageGrab
 

@@ -39,6 +39,7 @@ def wait_for_text(path: Path, text: str, timeout: float, poke=None) -> bool:
     return False
 
 
+@pytest.mark.realtime
 def test_pure_data_receives_the_notes_beats_and_tempo_of_the_journal(tmp_path):
     need("pd", "puredata-core")
     port = free_port()
@@ -85,6 +86,7 @@ def onsets(path: Path, hop_s: float = 0.0025) -> np.ndarray:
     return (np.array(peaks) + 1) * hop_s
 
 
+@pytest.mark.realtime
 def test_fluidsynth_plays_the_drums_within_30_ms_of_the_journal(jack_server, tmp_path):
     need("fluidsynth", "fluidsynth")
     need("jack_capture", "jack-capture")

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 from pythonosc.osc_message import OscMessage
 from pythonosc.osc_message_builder import OscMessageBuilder
 
@@ -89,6 +90,7 @@ def quarter_ticks(arrivals) -> np.ndarray:
     return np.asarray(ticks[::24])
 
 
+@pytest.mark.realtime
 def test_midi_clock_runs_at_the_reported_tempo(jack_server, tmp_path):
     osc = OscReceiver()
     midi_in = JackMidiIn(f"clock-in-{os.getpid()}", client_name="daw", virtual=True)
@@ -126,6 +128,7 @@ def test_midi_clock_runs_at_the_reported_tempo(jack_server, tmp_path):
     assert abs(error) < 0.005
 
 
+@pytest.mark.realtime
 def test_osc_beats_tempo_and_style_go_out_when_due_and_keypoints_are_sent(tmp_path):
     osc = OscReceiver()
     try:
@@ -173,6 +176,7 @@ def test_known_tempo_from_the_flag_and_changed_live_over_osc(tmp_path):
     assert len(after) >= 3 and all(115 <= bpm <= 125.5 for bpm in after)
 
 
+@pytest.mark.realtime
 def test_tap_tempo_and_downbeat_over_osc(tmp_path):
     osc, control = OscReceiver(), free_port()
     process = start_perform(tmp_path, osc.port, "--no-midi", control_port=control)
