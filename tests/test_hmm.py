@@ -179,3 +179,43 @@ def test_flat_activation_favours_no_tempo():
                                        rtol=1e-9)
         _, tempo = tracker.decode_offline(np.full(int(12 * FPS), 0.45))
         assert np.median(tempo) < 0.9 * tracker.max_bpm
+
+
+def stepwise_viterbi(tracker: BeatTracker, steps: np.ndarray, tempo: np.ndarray | None = None) -> np.ndarray:
+    """Textbook Viterbi over every state and step, from the tracker's own pieces (the reference for the fast one)."""
+    space, log_transition = tracker.space, np.log(tracker.transition.tempo_transition)
+    delta = np.log(tracker._initial())
+    back = np.zeros((len(steps), len(space.intervals)), np.int64)
+    for t, value in enumerate(steps):
+        if t > 0:
+            moved = np.empty_like(delta)
+            moved[1:] = delta[:-1]
+            scores = delta[space.last][:, None] + log_transition
+            back[t] = scores.argmax(axis=0)
+            moved[space.first] = scores.max(axis=0)
+            delta = moved
+        delta = delta + tracker.observation.log_likelihood(value)
+        if tempo is not None and t % tracker.upsample == 0:
+            prior = tracker._log_tempo_prior(tempo[t // tracker.upsample])
+            delta = delta if prior is None else delta + prior
+    path = np.empty(len(steps), np.int64)
+    path[-1] = delta.argmax()
+    for t in range(len(steps) - 1, 0, -1):
+        state = path[t]
+        path[t - 1] = state - 1 if space.position[state] > 0 else space.last[back[t][space.tempo_index[state]]]
+    return path
+
+
+@pytest.mark.parametrize("frames", [1, 7, 64, 400])
+@pytest.mark.parametrize("with_tempo", [False, True])
+def test_fast_viterbi_equals_the_textbook_one(frames, with_tempo):
+    """The beat-by-beat Viterbi (blocks of steps, distance transform over tempi) finds the same path as a plain
+    Viterbi over every state: noisy pulses, a tempo change, a gap without a body, a tempo prior."""
+    rng = np.random.default_rng(frames)
+    act = 0.2 * rng.random(frames) + pulse_activation(np.concatenate([grid(84.0, 0.1, 6.0), grid(131.0, 6.3, 14.0)]), frames)
+    act[frames // 3:frames // 3 + frames // 8] = np.nan
+    bins = np.geomspace(60.0, 180.0, 25)
+    tracker = BeatTracker(tempo_bins=bins, tempo_weight=0.3)
+    tempo = rng.dirichlet(np.ones(len(bins)), size=frames) if with_tempo else None
+    steps = tracker.internal_activation(act)
+    np.testing.assert_array_equal(tracker.viterbi(steps, tempo), stepwise_viterbi(tracker, steps, tempo))

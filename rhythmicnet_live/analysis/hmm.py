@@ -93,15 +93,24 @@ class BeatStateSpace:
 
 class TempoTransitionModel:
     """Pointers advance one step per step; only from the last pointer of a beat may the tempo change, from
-    interval n to n' with probability proportional to ``exp(-transition_lambda * |n'/n - 1|) + tempo_jump``."""
+    interval n to n' with probability proportional to ``max(exp(-transition_lambda * |log(n'/n)|), tempo_jump)``:
+    a smooth change to a near tempo, or a jump to any tempo at the floor ``tempo_jump``.
+
+    The distance in log tempo makes the smooth part a Laplace kernel: Viterbi's maximum over the source tempi is
+    then a distance transform, two running maxima over the tempi (:meth:`best_arrivals`), not a K x K search.
+    """
 
     def __init__(self, space: BeatStateSpace, transition_lambda: float = 100.0, tempo_jump: float = 1e-5):
         self.space = space
-        ratio = space.intervals[None, :] / space.intervals[:, None]
-        trans = np.exp(-transition_lambda * np.abs(ratio - 1.0)) + tempo_jump
-        self.tempo_transition = trans / trans.sum(axis=1, keepdims=True)  # (K, K): row = from tempo
-        self.log_tempo_transition = np.log(self.tempo_transition + 1e-300)
-        self._columns = np.arange(len(space.intervals))
+        self.transition_lambda = transition_lambda
+        self.log_interval = np.log(space.intervals.astype(np.float64))
+        change = -transition_lambda * np.abs(self.log_interval[None, :] - self.log_interval[:, None])
+        self.log_floor = float(np.log(tempo_jump)) if tempo_jump > 0 else -np.inf
+        log_weight = np.maximum(change, self.log_floor)  # (K, K): row = from tempo
+        self.log_weight = log_weight
+        self.log_normaliser = np.log(np.exp(log_weight).sum(axis=1))  # (K,): log A(j, k) = log_weight - this[j]
+        self.tempo_transition = np.exp(log_weight - self.log_normaliser[:, None])
+        self._cost = transition_lambda * self.log_interval  # the kernel's cost from interval 1 to each tempo's
 
     def predict(self, alpha: np.ndarray) -> np.ndarray:
         """A distribution over states (S,) one step later (forward filtering)."""
@@ -111,20 +120,23 @@ class TempoTransitionModel:
         out[space.first] = alpha[space.last] @ self.tempo_transition
         return out
 
-    def best_predecessors(self, delta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Viterbi step: (best log score of each state one step later (S,), the tempo each pointer 0 came from (K,))."""
-        space = self.space
-        new = np.empty_like(delta)
-        new[1:] = delta[:-1]
-        scores = delta[space.last][:, None] + self.log_tempo_transition
-        back = np.argmax(scores, axis=0)
-        new[space.first] = scores[back, self._columns]
-        return new, back
+    def best_arrivals(self, leaving: np.ndarray) -> np.ndarray:
+        """Viterbi at pointer 0: for the log scores ``leaving`` (L, K) of leaving each tempo j at its last pointer,
+        each less ``log_normaliser[j]``, the best score of arriving at each tempo k, ``max_j leaving[:, j] +
+        log_weight[j, k]`` (L, K)."""
+        cost = self._cost
+        faster = np.add(leaving, cost)  # from j <= k (shorter intervals)
+        np.maximum.accumulate(faster, axis=1, out=faster)
+        faster -= cost
+        slower = np.subtract(leaving[:, ::-1], cost[::-1])  # from j >= k, tempi reversed
+        np.maximum.accumulate(slower, axis=1, out=slower)
+        slower = slower[:, ::-1] + cost
+        np.maximum(faster, slower, out=faster)
+        return np.maximum(faster, leaving.max(axis=1, keepdims=True) + self.log_floor, out=faster)
 
-    def previous_state(self, state: int, back: np.ndarray) -> int:
-        """The state before ``state`` on a Viterbi path whose step chose tempi ``back`` (K,)."""
-        space = self.space
-        return state - 1 if space.position[state] > 0 else int(space.last[back[space.tempo_index[state]]])
+    def best_source(self, leaving: np.ndarray, k: int) -> int:
+        """The tempo j that :meth:`best_arrivals` took for tempo ``k``, given ``leaving`` (K,) of one step."""
+        return int(np.argmax(leaving + self.log_weight[:, k]))
 
 
 class BeatObservationModel:
@@ -139,17 +151,47 @@ class BeatObservationModel:
     """
 
     def __init__(self, space: BeatStateSpace, observation_lambda: float = 8.0):
+        if observation_lambda <= 2.0:
+            raise ValueError(f"need observation_lambda > 2 (the beat region is a share of the beat), got {observation_lambda}")
+        self.space = space
         self.observation_lambda = observation_lambda
         from_peak = np.minimum(space.position, space.interval - space.position)
         half = space.interval / (2 * observation_lambda)
         self.beat_weight = np.where(space.position == 0, np.minimum(2 * half, 1.0),
                                     np.clip(half + 0.5 - from_peak, 0.0, 1.0))
+        # Pointers d and n - d (d >= 1) of a beat weigh 1 for d <= ones, a share ``edge`` for d = ones + 1, then 0.
+        # Runs of consecutive tempi with the same ``ones`` and edge: (first tempo, end tempo, ones, edge weights).
+        half = space.intervals / (2 * observation_lambda)
+        ones = np.floor(half - 0.5 + 1e-9).astype(int)
+        edge = np.clip(half + 0.5 - (ones + 1), 0.0, 1.0)
+        cut = np.flatnonzero(np.diff(ones)) + 1
+        self._runs = [(int(a), int(b), int(ones[a]), edge[a:b]) for a, b in
+                      zip(np.concatenate([[0], cut]), np.concatenate([cut, [len(ones)]]))]
+
+    def beat_evidence(self, log_ratio: np.ndarray, width: int) -> np.ndarray:
+        """Sum of ``beat_weight x log_ratio`` over pointers 1 .. n_k - 1 of a beat of tempo k that starts at step u,
+        (K, width), for ``log_ratio`` (at least width + max interval steps; pointer p of it is at u + p)."""
+        intervals = self.space.intervals
+        running = np.lib.stride_tricks.sliding_window_view(np.concatenate([[0.0], np.cumsum(log_ratio)]), width)
+        steps = np.lib.stride_tricks.sliding_window_view(log_ratio, width)
+        out = np.empty((len(intervals), width))
+        for a, b, ones, edge in self._runs:  # running[m][u] = sum of log_ratio[u : u + m]
+            first = int(intervals[a])  # pointers n_k - ones .. n_k - 1: rows n_k - ones .. n_k of running, per k
+            out[a:b] = running[ones + 1] - running[1] + running[first:first + b - a] - running[first - ones:first - ones + b - a]
+            if edge.any():
+                out[a:b] += edge[:, None] * (steps[ones + 1] + steps[first - ones - 1:first - ones - 1 + b - a])
+        return out
 
     def _terms(self, activation: float) -> tuple[float, float]:
         """(log P(a | outside the beat region), log P(a | inside) - log P(a | outside))."""
         a = min(max(float(activation), 1e-6), 1.0 - 1e-6)
         log_other = float(np.log((1.0 - a) / (self.observation_lambda - 1.0)))
         return log_other, float(np.log(a)) - log_other
+
+    def log_ratio(self, activation: np.ndarray) -> np.ndarray:
+        """log P(a | inside the beat region) - log P(a | outside it), per value of ``activation`` (no NaN)."""
+        a = np.clip(activation, 1e-6, 1.0 - 1e-6)
+        return np.log(a) - np.log((1.0 - a) / (self.observation_lambda - 1.0))
 
     def log_likelihood(self, activation: float) -> np.ndarray:
         """log P(a | state) (S,); zeros for a missing step (NaN)."""
@@ -277,35 +319,82 @@ class BeatTracker:
         return 1.0 / (len(self.space.intervals) * self.space.interval)
 
     def internal_activation(self, activation: np.ndarray) -> np.ndarray:
-        """Activation (T,) at ``fps`` -> ((T - 1) x upsample + 1,) at the internal rate (frame t = step t x upsample)."""
+        """Activation (T,) at ``fps`` -> ((T - 1) x upsample + 1,) at the internal rate (frame t = step t x upsample),
+        as :func:`upsample_activation` makes it frame by frame."""
         activation = np.asarray(activation, dtype=np.float64)
         if len(activation) < 2:
             return activation.copy()
-        steps = [upsample_activation(p, c, self.upsample) for p, c in zip(activation[:-1], activation[1:])]
-        return np.concatenate([activation[:1]] + steps)
+        w = np.arange(1, self.upsample + 1) / self.upsample
+        steps = (1.0 - w) * activation[:-1, None] + w * activation[1:, None]
+        steps[:, -1] = activation[1:]
+        return np.concatenate([activation[:1], steps.ravel()])
 
     # ---- offline --------------------------------------------------------------------------------
-    def viterbi(self, steps: np.ndarray, log_prior: np.ndarray | None = None,
-                tempo: np.ndarray | None = None) -> np.ndarray:
-        """Most likely state sequence for internal-rate activations ``steps`` in [0, 1] (NaN = missing), with
-        per-frame tempo distributions ``tempo`` (frames, K) applied at the frame steps (every ``upsample``-th)."""
-        space = self.space
+    def viterbi(self, steps: np.ndarray, tempo: np.ndarray | None = None) -> np.ndarray:
+        """Most likely state sequence (n,) for internal-rate activations ``steps`` (n,) in [0, 1] (NaN = missing),
+        with per-frame tempo distributions ``tempo`` (frames, K) applied at the frame steps (every ``upsample``-th).
+
+        Decoded beat by beat: between two beats the pointer only advances, so the best score at pointer 0 of tempo k
+        at step t is ``max_j [best at pointer 0 of tempo j at step t - n_j + that beat's evidence + log A(j, k)]``
+        plus the evidence at t. Every beat interval is at least ``min(intervals)`` steps, so the steps of a block
+        that long depend only on earlier blocks and are decoded together.
+        """
+        space, transition = self.space, self.transition
+        steps = np.asarray(steps, np.float64)
         n = len(steps)
-        delta = np.log(self._initial()) if log_prior is None else log_prior.copy()
-        back = np.empty((n, len(space.intervals)), dtype=np.int32)
-        for t in range(n):
-            if t > 0:
-                delta, back[t] = self.transition.best_predecessors(delta)
-            delta = delta + self.observation.log_likelihood(steps[t])
-            if tempo is not None and t % self.upsample == 0:
-                weight = self._log_tempo_prior(tempo[t // self.upsample])
-                delta = delta if weight is None else delta + weight
-            delta -= delta.max()
-        path = np.empty(n, dtype=np.int64)
-        path[-1] = int(np.argmax(delta))
-        for t in range(n - 1, 0, -1):
-            path[t - 1] = self.transition.previous_state(int(path[t]), back[t])
-        return path
+        if n == 0:
+            return np.zeros(0, np.int64)
+        intervals, weights = space.intervals, self.observation.beat_weight
+        num_tempi, pad = len(intervals), int(intervals.max())
+        width = n + 2 * pad  # columns u = step + pad, for steps -pad .. n + pad - 1
+        # Evidence of state s at step t, less a constant per step: weights[s] x log_ratio[t + pad] (0: missing step).
+        log_ratio = np.zeros(width + pad)
+        valid = np.isfinite(steps)
+        log_ratio[pad:pad + n][valid] = self.observation.log_ratio(steps[valid])
+        # beat[u, k]: evidence of pointers 1 .. n_k - 1 of a beat of tempo k that starts at step u - pad, less the
+        # normaliser of the tempo change at its end.
+        beat = self.observation.beat_evidence(log_ratio, width).T - transition.log_normaliser
+        on_beat = log_ratio[:width, None] * weights[space.first]  # (width, K) evidence of pointer 0
+        if tempo is not None and self.tempo_map is not None:
+            frames = np.asarray(tempo, np.float64)[:(n - 1) // self.upsample + 1]
+            per_tempo = self.tempo_weight * np.log(frames @ self.tempo_map.T + 1e-6)
+            prior = np.zeros((width, num_tempi))
+            prior[pad:pad + n:self.upsample] = np.nan_to_num(per_tempo - per_tempo.max(axis=1, keepdims=True))
+            on_beat += prior
+            cumulative = np.concatenate([np.zeros((1, num_tempi)), np.cumsum(prior, axis=0)])
+            start = np.arange(width)
+            ends = np.minimum(start[:, None] + intervals[None, :], width)
+            beat += np.take_along_axis(cumulative, ends, axis=0) - cumulative[start + 1]
+        # leaving[u, k]: best score at the last pointer of the beat of tempo k that starts at step u - pad (pointer 0
+        # there, then that beat's evidence), less log_normaliser[k]; before step 0 the initial distribution (pointer
+        # p at step 0 is a beat that started at step -p).
+        leaving = np.empty((n + pad, num_tempi))
+        initial = np.log(1.0 / (num_tempi * intervals.astype(np.float64)))
+        leaving[:pad] = initial + beat[:pad]
+        evidence = on_beat + beat
+        leaving[pad] = initial + evidence[pad]
+        source = (pad - intervals) * num_tempi + np.arange(num_tempi)  # + t x K: where tempo j left, for step t
+        flat = leaving.ravel()
+        block = int(intervals.min())
+        sources = source + num_tempi * np.arange(block)[:, None]  # (block, K) for the block's steps from 0
+        for t0 in range(1, n, block):
+            t1 = min(t0 + block, n)
+            arrivals = transition.best_arrivals(flat[sources[:t1 - t0] + num_tempi * t0])
+            np.add(arrivals, evidence[pad + t0:pad + t1], out=leaving[pad + t0:pad + t1])
+        # Pointer p of tempo k at the last step n - 1 is the beat of tempo k that started at n - 1 - p (its evidence
+        # stops at the last step: none comes after it).
+        index = space.tempo_index
+        state = int(np.argmax(leaving[pad + n - 1 - space.position, index] + transition.log_normaliser[index]))
+        k, start = int(index[state]), n - 1 - int(space.position[state])
+        path = np.empty(n, np.int64)
+        end = n
+        while True:
+            lo = max(start, 0)
+            path[lo:end] = space.first[k] + np.arange(lo - start, end - start)
+            if start <= 0:
+                return path
+            end, k = start, transition.best_source(flat[source + num_tempi * start], k)
+            start -= int(intervals[k])
 
     def _beat_steps(self, path: np.ndarray) -> np.ndarray:
         """Steps of ``path`` where the pointer is at 0 (the beat)."""
