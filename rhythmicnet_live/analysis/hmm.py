@@ -2,8 +2,9 @@
 
 State space: for every beat interval ``n`` (internal steps per beat, one per tempo in the allowed BPM
 range) a pointer ``p = 0 .. n-1`` that advances one position per step; ``p = 0`` is where the activation
-peaks. Only when the pointer wraps may the tempo change, with probability ``exp(-transition_lambda *
-|n'/n - 1|)``. Observation: the beat activation ``a`` in [0, 1]; beat states (the pointers within
+peaks. Only when the pointer wraps may the tempo change, with probability proportional to
+``max(exp(-transition_lambda * |log(n'/n)|), tempo_jump)`` (madmom has ``|n'/n - 1|``, the same near n; in log
+tempo, offline Viterbi takes the best previous tempo with a distance transform). Observation: the beat activation ``a`` in [0, 1]; beat states (the pointers within
 ``1 / (2 observation_lambda)`` of a beat from 0, edge states in part) emit ``a``, the others
 ``(1 - a) / (observation_lambda - 1)``; a missing frame (NaN) is uninformative.
 
@@ -23,7 +24,8 @@ now, so it puts the beat early by about half the peak's width; Viterbi, which se
 says when it was), once the filter has seen the whole activation peak; the predicted next beats
 (``next_beats``, what a live engine schedules notes on) do not wait.
 
-``BeatTracker.process_offline`` runs Viterbi over a whole clip. ``process_online(a, reset=...)`` runs
+``BeatTracker.process_offline`` runs Viterbi over a whole clip, beat by beat (a block of steps at a time, as long as
+the shortest beat: no step of a block depends on another). ``process_online(a, reset=...)`` runs
 forward filtering one frame at a time and returns an ``OnlineBeat``: whether a beat fell since the
 previous frame (and how long ago), the tempo, the phase, the predicted next beat times and a confidence.
 While the activation is missing (no body), beats are not reported and the tempo is held (the pointer
