@@ -86,6 +86,16 @@ def execution_providers() -> dict[str, str]:
     return dict(PROVIDER_OF)
 
 
+def providers_line() -> str:
+    """One line naming where each loaded model runs, e.g. "models on CPU: beat_model, drums_encoder" (start-up lines)."""
+    by_provider: dict[str, list[str]] = {}
+    for name, provider in sorted(PROVIDER_OF.items()):
+        by_provider.setdefault(provider.removesuffix("ExecutionProvider"), []).append(name)
+    if not by_provider:
+        return "models: none loaded"
+    return "; ".join(f"models on {provider}: {', '.join(names)}" for provider, names in by_provider.items())
+
+
 def _note_provider(name: str, session: ort.InferenceSession) -> None:
     """Remember where ``name`` runs; say once, in one line, when onnxruntime-gpu could not use the GPU."""
     global _cpu_fallback_said

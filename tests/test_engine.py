@@ -166,3 +166,13 @@ def test_sigkill_mid_performance_leaves_a_readable_journal(tmp_path):
                              str(tmp_path / "cli")], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "cli" / "take.mid").exists()
+
+
+def test_start_up_line_names_the_execution_provider_of_each_model():
+    result = subprocess.run(
+        [sys.executable, "-m", "rhythmicnet_live.cli", "perform", "--video", str(CLIP), "--no-midi", "--no-journal-enabled",
+         "--osc", f"127.0.0.1:{free_port()}", "--control-port", str(free_port())],
+        capture_output=True, text=True, timeout=180, env={**os.environ, "RHYTHMICNET_PROVIDER": "cpu"})
+    assert result.returncode == 0, result.stderr[-3000:]
+    line = next(line for line in result.stderr.splitlines() if line.startswith("models on "))
+    assert "models on CPU: " in line and "beat_model" in line and "drums_encoder" in line, line

@@ -96,7 +96,7 @@ def perform(config, camera: int | None = None, video: Path | None = None, activa
     from .control import ControlServer
     from .engine import PerformanceEngine
     from .journal import JournalWriter, new_journal_path
-    from ..models import has_model
+    from ..models import has_model, providers_line
     from ..generation.music import MusicGenerator
     from ..generation.piano import ENCODER_NAME
     from ..input.pose import PoseEstimator
@@ -111,6 +111,7 @@ def perform(config, camera: int | None = None, video: Path | None = None, activa
         # The note scheduler, MIDI port, MIDI clock and OSC notes run in a child process: no engine thread can
         # delay a note, and the child silences everything however this process ends.
         sender = stack.enter_context(SenderProcess(SenderSpec.from_config(config)))
+        print(providers_line(), file=sys.stderr)
         if sender.midi_port_name:
             print(f"MIDI out: {sender.midi_port_name}", file=sys.stderr)
         journal = None
