@@ -19,6 +19,8 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
+
 from rhythmicnet_live.errors import UserInputError
 
 _ENV = ("JACK_DEFAULT_SERVER", "JACK_NO_START_SERVER")
@@ -165,11 +167,13 @@ class JackServer:
 class JackMidiRecorder:
     """A JACK MIDI input connected to the output port whose name contains ``port`` (or, ``virtual``, its own input
     port named ``port``, for an output to open) that records what arrives:
-    ``received()`` gives the mido messages, ``arrivals()`` (monotonic seconds, message) pairs.
+    ``received()`` gives the mido messages, ``arrivals()`` (monotonic seconds, message) pairs, ``stamped()`` the
+    same with JACK's arrival times.
 
-    It polls rtmidi's queue from a Python thread every ``poll_s`` seconds (arrival times are late by at most
-    that) instead of using an rtmidi callback: a callback runs Python, and so waits for the GIL, inside JACK's
-    process thread, and on a loaded machine without a real-time JACK that loses messages.
+    It polls rtmidi's queue from a Python thread every ``poll_s`` seconds (``arrivals()`` times are late by up
+    to that, plus any wait for the GIL) instead of using an rtmidi callback: a callback runs Python, and so
+    waits for the GIL, inside JACK's process thread, and on a loaded machine without a real-time JACK that loses
+    messages.
     """
 
     def __init__(self, port: str, client_name: str = "rhythmicnet-recorder", poll_s: float = 0.0005,
@@ -204,14 +208,25 @@ class JackMidiRecorder:
             while (event := self._rt.get_message()) is not None:
                 message = self._mido.Message.from_bytes(event[0])
                 with self._lock:
-                    self._arrivals.append((time.monotonic(), message))
+                    self._arrivals.append((time.monotonic(), event[1], message))
             if stopping:
                 return
             self._stop.wait(self._poll_s)
 
     def arrivals(self) -> list:
         with self._lock:
-            return list(self._arrivals)
+            return [(t, m) for t, _, m in self._arrivals]
+
+    def stamped(self) -> list:
+        """(monotonic seconds, message) pairs timed in JACK's process thread: rtmidi stamps each message with the
+        time since the previous one when JACK's process callback hands it over (no Python, no GIL), so the chain of
+        stamps is exact up to one anchor on the monotonic clock; a message is never polled before it arrived, so
+        the anchor is the latest one no poll contradicts (the message polled soonest after its arrival)."""
+        with self._lock:
+            polled, deltas, messages = zip(*self._arrivals) if self._arrivals else ((), (), ())
+        chain = np.cumsum(deltas)
+        anchor = np.min(np.asarray(polled) - chain) if messages else 0.0
+        return list(zip((anchor + chain).tolist(), messages))
 
     def received(self) -> list:
         return [m for _, m in self.arrivals()]

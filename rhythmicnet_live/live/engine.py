@@ -72,8 +72,11 @@ class EngineStats:
     pose_ms / rhythm_ms: per frame, pose and the rest of the analysis (keypoints, activation, HMM, style).
     capture_to_decision_ms: capture timestamp to the end of the frame's analysis (notes scheduled).
     accent_capture_to_send_ms: capture of the frame that confirmed a sudden move to its accent's send.
+    accent_times_s: (capture, due) ``time.monotonic()`` seconds of each accent handed to the sender, to follow
+    an accent to a synth (benchmarks/bench_live.py).
     generation_ms / bar_s: time to generate each bar, and that bar's duration (s) at the tempo then.
     jitter_ms: per MIDI/OSC note message the sender sent, sent time minus intended time.
+    notes_late: note-ons the sender did not send, past due by more than its ``max_late_s`` when their turn came.
     osc_event_ms: per OSC beat/tempo/style message, sent time minus due time (both less the output latency).
     """
 
@@ -83,10 +86,12 @@ class EngineStats:
     bars_generated: int = 0
     bars_late: int = 0
     seen_frames: int = 0
+    notes_late: int = 0
     pose_ms: deque[float] = field(default_factory=_samples)
     rhythm_ms: deque[float] = field(default_factory=_samples)
     capture_to_decision_ms: deque[float] = field(default_factory=_samples)
     accent_capture_to_send_ms: deque[float] = field(default_factory=_samples)
+    accent_times_s: deque[tuple[float, float]] = field(default_factory=_samples)
     generation_ms: deque[float] = field(default_factory=_samples)
     bar_s: deque[float] = field(default_factory=_samples)
     jitter_ms: deque[float] = field(default_factory=_samples)
@@ -300,6 +305,7 @@ class PerformanceEngine:
             now = time.monotonic()
             self._play(now + self.latency_s, Note("drums", pitch, int(70 + 50 * event.strength), 0.0, 1.0), 0.12)
             self.stats.accent_capture_to_send_ms.append(1e3 * (now - event.at_s))
+            self.stats.accent_times_s.append((event.at_s, now + self.latency_s))
 
     def _play(self, when: float, note: Note, duration_s: float) -> None:
         """Hand a note to the sender; once it took it, tell the transport's listeners (the journal gets the
@@ -371,6 +377,7 @@ class PerformanceEngine:
             records, counters = self.sender.stats()
             self.stats.jitter_ms.extend(1e3 * (r.sent_s - r.due_s) for r in records)
             self.stats.osc_event_ms.extend(1e3 * (sent - due) for _, due, sent in counters.get("osc_events", []))
+            self.stats.notes_late = counters.get("late", 0)
             self.sender.stop()
             self.stats.dropped += getattr(self.source, "dropped", 0)
         return self.stats
