@@ -15,6 +15,7 @@ import shutil
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -126,12 +127,18 @@ def make_take(video: Path, out_dir: Path, config: Config | None = None, progress
         stages = tqdm(total=4, desc="files", unit="file", disable=not progress, file=sys.stderr)
         write_take_midi(notes, analysis.step_times[::4], staging / "take.mid")
         stages.update()
-        render_wav(staging / "take.mid", staging / "take.wav", duration)
-        stages.update()
-        mux_video(video, staging / "take.wav", staging / "take.mp4")
-        stages.update()
-        plot_rhythm(analysis, staging / "take.png", video.name, notes=notes)
-        stages.update()
+
+        def sound() -> None:  # FluidSynth and ffmpeg are other processes: they run beside the plot
+            render_wav(staging / "take.mid", staging / "take.wav", duration)
+            stages.update()
+            mux_video(video, staging / "take.wav", staging / "take.mp4")
+            stages.update()
+
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            audio = pool.submit(sound)
+            plot_rhythm(analysis, staging / "take.png", video.name, notes=notes)
+            stages.update()
+            audio.result()
         write_take_json(staging / "take.json", video, config, analysis, notes, activation_name)
         stages.close()
         for name in TAKE_FILES:
