@@ -117,12 +117,9 @@ def load_session(name: str, models_dir: Path = MODELS_DIR, threads: int = 1) -> 
     options.inter_op_num_threads = 1
     options.log_severity_level = 3
     wanted = providers()
-    if "CUDAExecutionProvider" in wanted:  # a CUDA that cannot load is said once, in one line, below
-        ort.set_default_logger_severity(4)
-    try:
-        session = ort.InferenceSession(str(model.path), sess_options=options, providers=wanted)
-    finally:
-        ort.set_default_logger_severity(2)
+    if "CUDAExecutionProvider" in wanted:  # a CUDA that cannot load is said once, in one line (_note_provider)
+        ort.set_default_logger_severity(4)  # onnxruntime's own multi-line report of it: fatal errors only, from now on
+    session = ort.InferenceSession(str(model.path), sess_options=options, providers=wanted)
     _note_provider(name, session)
     want_in = [i["name"] for i in model.entry["inputs"]]
     want_out = [o["name"] for o in model.entry["outputs"]]
