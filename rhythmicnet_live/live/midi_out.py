@@ -31,7 +31,6 @@ import os
 import sys
 import threading
 import time
-from collections import deque
 from typing import TYPE_CHECKING
 
 import mido
@@ -319,12 +318,12 @@ class MidiClock:
     """MIDI clock: 24 Clock messages per quarter note at a tempo that may change, plus Start and Stop.
 
     Runs its own thread with a precise wait. ``set_bpm`` takes effect from the next tick (the phase is
-    continuous); with ``beat_at`` (a coming beat's monotonic time in seconds) the ticks up to a quarter note are
-    stretched or squeezed (by at most ``max_adjust``) so that quarter lands on that beat, which keeps a
-    DAW's clips in phase with the dancer. Beats are queued in time order, each claiming the next quarter note
-    not yet claimed, so a beat announced before the previous one is due does not take its quarter; beats
-    already past are dropped. Pass the beat's send time (its sounding time minus the scheduler's ``latency_s``)
-    so clock and notes leave with the same offset.
+    continuous). With ``beat_at`` (a beat's monotonic time in seconds, announced ahead or just past) the clock
+    follows the beat grid that beat defines at the current tempo: the ticks up to each quarter note are stretched
+    or squeezed (by at most ``max_adjust``) so that the quarter lands on the grid's nearest beat, which keeps a
+    DAW's clips in phase with the dancer. A newer beat replaces the older one; beats announced more than a quarter
+    ahead or arriving late still pull every following quarter onto their grid. Pass the beat's send time (its
+    sounding time minus the scheduler's ``latency_s``) so clock and notes leave with the same offset.
     """
 
     def __init__(self, port: MidiOutput, bpm: float = 120.0, max_adjust: float = 0.5) -> None:
@@ -337,7 +336,7 @@ class MidiClock:
         self._ticks = 0  # clocks sent since Start
         self._next_tick = 0.0  # monotonic seconds
         self._last_tick = 0.0
-        self._anchors: deque[float] = deque()  # times the coming quarter-note ticks should land on, in order
+        self._beat: float | None = None  # monotonic time of the latest beat announced: the grid's phase
 
     @property
     def bpm(self) -> float:
@@ -353,30 +352,30 @@ class MidiClock:
         return self._ticks
 
     def set_bpm(self, bpm: float, beat_at: float | None = None) -> None:
-        """Follow ``bpm`` (beats per minute, > 0); ``beat_at``: monotonic time (s) of a coming beat, or None."""
+        """Follow ``bpm`` (beats per minute, > 0); ``beat_at``: monotonic time (s) of a beat, or None (a new tempo
+        without one lets the clock run on from its own phase)."""
         if not bpm > 0:
             raise ValueError(f"bpm must be > 0, got {bpm}")
         with self._cond:
-            self._bpm = float(bpm)
             if beat_at is not None:
-                while self._anchors and self._anchors[-1] >= beat_at:  # a re-announced beat replaces its older time
-                    self._anchors.pop()
-                self._anchors.append(beat_at)
+                self._beat = float(beat_at)
+            elif float(bpm) != self._bpm:
+                self._beat = None
+            self._bpm = float(bpm)
             self._cond.notify()
 
     def _period(self) -> float:
-        """Seconds until the next tick, from the tempo and the beat anchor; called with the lock held."""
+        """Seconds until the next tick, from the tempo and the beat grid; called with the lock held."""
         nominal = 60.0 / (self._bpm * CLOCKS_PER_QUARTER)
-        while self._anchors and self._anchors[0] <= self._last_tick:
-            self._anchors.popleft()  # past: its quarter went out already
-        if not self._anchors:
+        if self._beat is None:
             return nominal
         # Clock k (0-based, k = ticks - 1 was the last one sent) is a quarter note when k % 24 == 0; the next
-        # one is `steps` clocks after the last one sent.
+        # one is `steps` clocks after the last one sent. Aim it at the grid's beat nearest to where it would fall.
         steps = (-self._ticks) % CLOCKS_PER_QUARTER + 1
-        period = (self._anchors[0] - self._last_tick) / steps
-        if steps == 1:
-            self._anchors.popleft()
+        quarter = nominal * CLOCKS_PER_QUARTER
+        free = self._last_tick + steps * nominal
+        target = self._beat + round((free - self._beat) / quarter) * quarter
+        period = (target - self._last_tick) / steps
         lo, hi = nominal * (1 - self.max_adjust), nominal * (1 + self.max_adjust)
         return min(max(period, lo), hi)
 

@@ -12,8 +12,6 @@ time it is due (less the output latency), on its own thread: the sender process 
 
 from __future__ import annotations
 
-import heapq
-import itertools
 import logging
 import threading
 import time
@@ -24,7 +22,7 @@ from pythonosc.udp_client import SimpleUDPClient
 
 from . import osc_protocol as proto
 from ..notes import DRUM_CHANNEL
-from .timing import SPIN_S, wait_until
+from .timing import DueQueue, wait_until
 from .transport import BeatEvent, Event, KeypointsEvent, StyleEvent, TempoEvent
 
 if TYPE_CHECKING:
@@ -130,38 +128,21 @@ class EventSender:
     def __init__(self, osc: OscOutput, latency_s: float = 0.0, max_records: int = 100_000) -> None:
         self.osc, self.latency_s = osc, latency_s
         self.records: deque[tuple[str, float, float]] = deque(maxlen=max_records)
-        self._heap: list[tuple[float, int, Event]] = []
-        self._seq = itertools.count()
-        self._cond = threading.Condition()
-        self._closing = False
+        self._queue = DueQueue()
         self._thread = threading.Thread(target=self._run, name="osc-events", daemon=True)
         self._thread.start()
 
     def schedule(self, event: Event) -> None:
-        with self._cond:
-            heapq.heappush(self._heap, (event.due_s - self.latency_s, next(self._seq), event))
-            self._cond.notify()
+        self._queue.push(event.due_s - self.latency_s, event)
 
     def _run(self) -> None:
-        while True:
-            with self._cond:
-                if self._closing:
-                    return
-                if not self._heap:
-                    self._cond.wait()
-                    continue
-                wait = self._heap[0][0] - time.monotonic() - SPIN_S
-                if wait > 0:
-                    self._cond.wait(wait)  # an earlier event or close() wakes it
-                    continue
-                due, _, event = heapq.heappop(self._heap)
+        while (due := self._queue.wait()) is not None:
             wait_until(due)
-            self.osc.event(event)
-            self.records.append((type(event).__name__, due, time.monotonic()))
+            for due, event in self._queue.pop_due(time.monotonic()):
+                self.osc.event(event)
+                self.records.append((type(event).__name__, due, time.monotonic()))
 
     def close(self) -> None:
         """Stop sending; events not yet due are dropped."""
-        with self._cond:
-            self._closing = True
-            self._cond.notify()
+        self._queue.close()
         self._thread.join()

@@ -30,7 +30,6 @@ Usage::
 
 from __future__ import annotations
 
-import heapq
 import itertools
 import logging
 import threading
@@ -39,7 +38,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any, Iterable, Protocol
 
-from .timing import SPIN_S, try_realtime, wait_until
+from .timing import SPIN_S, DueQueue, try_realtime, wait_until
 
 log = logging.getLogger(__name__)
 
@@ -115,11 +114,11 @@ class NoteScheduler:
         self.sent_messages = 0  # every message sent since start (records() keeps only the last max_records)
         self.max_jitter_s = 0.0  # largest sent - due over the whole run (s)
         self._records: deque[TimingRecord] = deque(maxlen=max_records)
-        self._heap: list[tuple[float, int, int, ScheduledNote, int]] = []  # (due, kind, seq, event, token)
+        self._queue = DueQueue(spin_s)  # items (kind, event, token); at equal due times note-offs go first
         self._pending_ons = 0
-        self._seq = itertools.count()
+        self._tokens = itertools.count()  # one per note-on; its note-off carries it
         self._sounding: dict[tuple[int, int], tuple[int, ScheduledNote]] = {}  # (channel, pitch) -> (token, ev)
-        self._cond = threading.Condition()
+        self._lock = threading.Lock()  # the counters, the records and the closing flag
         self._dispatch = threading.Lock()  # held while due events are popped and sent, and by stop()
         self._closing = False
         self._thread: threading.Thread | None = None
@@ -137,19 +136,19 @@ class NoteScheduler:
         Raises ValueError for a non-positive duration or a channel/pitch/velocity outside MIDI's range
         (velocity 1..127), RuntimeError after :meth:`close`."""
         check_note(event)
-        with self._cond:
+        with self._lock:
             if self._closing:
                 raise RuntimeError("schedule() on a closed NoteScheduler")
             if self._pending_ons >= self.max_pending:
                 self.dropped += 1
                 return False
-            self._push(event.time_s - self.latency_s, _ON, event, 0)
+            self._queue.push(event.time_s - self.latency_s, (_ON, event, next(self._tokens)), rank=_ON)
             self._pending_ons += 1
             return True
 
     def pending(self) -> int:
         """Note-ons waiting to be sent."""
-        with self._cond:
+        with self._lock:
             return self._pending_ons
 
     def sounding(self) -> int:
@@ -159,15 +158,15 @@ class NoteScheduler:
 
     def records(self) -> list[TimingRecord]:
         """Timing of the messages sent so far (oldest first)."""
-        with self._cond:
+        with self._lock:
             return list(self._records)
 
     def stop(self) -> None:
         """Drop the notes not yet started, end the sounding ones now, then ``all_notes_off()`` on every sink.
         The thread keeps running: new notes can be scheduled afterwards."""
         with self._dispatch:
-            with self._cond:
-                self._heap.clear()
+            with self._lock:
+                self._queue.clear()
                 self._pending_ons = 0
             for _, event in list(self._sounding.values()):
                 self._to_sinks("note_off", event)
@@ -177,11 +176,11 @@ class NoteScheduler:
 
     def close(self) -> None:
         """:meth:`stop`, then end the thread. Idempotent."""
-        with self._cond:
+        with self._lock:
             if self._closing:
                 return
             self._closing = True
-            self._cond.notify()
+        self._queue.close()
         if self._thread is not None:
             self._thread.join()
             self._thread = None
@@ -194,12 +193,6 @@ class NoteScheduler:
         self.close()
 
     # -- internals -----------------------------------------------------------------------------------
-    def _push(self, due: float, kind: int, event: ScheduledNote, token: int) -> None:
-        first = not self._heap or due < self._heap[0][0]
-        heapq.heappush(self._heap, (due, kind, next(self._seq), event, token))
-        if first:
-            self._cond.notify()
-
     def _call(self, sink: NoteSink, method: str, *args: Any) -> None:
         try:
             getattr(sink, method)(*args)
@@ -215,18 +208,7 @@ class NoteScheduler:
         if self.realtime:
             self.realtime_ok = try_realtime()
             log.info("note scheduler thread at real-time priority: %s", self.realtime_ok)
-        while True:
-            with self._cond:
-                if self._closing:
-                    return
-                if not self._heap:
-                    self._cond.wait()
-                    continue
-                due = self._heap[0][0]
-                wait = due - time.monotonic() - self.spin_s
-                if wait > 0:
-                    self._cond.wait(wait)  # an earlier note or close() wakes it
-                    continue
+        while (due := self._queue.wait()) is not None:
             wait_until(due, spin_s=self.spin_s)
             try:
                 self._send_due()
@@ -236,15 +218,10 @@ class NoteScheduler:
 
     def _send_due(self) -> None:
         with self._dispatch:
-            with self._cond:
-                now = time.monotonic()
-                due: list[tuple[float, int, int, ScheduledNote, int]] = []
-                while self._heap and self._heap[0][0] <= now:
-                    item = heapq.heappop(self._heap)
-                    if item[1] == _ON:
-                        self._pending_ons -= 1
-                    due.append(item)
-            for due_s, kind, seq, event, token in due:
+            with self._lock:
+                due = self._queue.pop_due(time.monotonic())
+                self._pending_ons -= sum(item[0] == _ON for _, item in due)
+            for due_s, (kind, event, token) in due:
                 key = (event.note.channel, event.note.pitch)
                 if kind == _OFF:
                     current = self._sounding.get(key)
@@ -260,15 +237,14 @@ class NoteScheduler:
                 if key in self._sounding:  # retrigger: end the old note first
                     self._to_sinks("note_off", self._sounding.pop(key)[1])
                     self._record("off", due_s)
-                self._sounding[key] = (seq, event)
+                self._sounding[key] = (token, event)
                 self._to_sinks("note_on", event)
                 self._record("on", due_s)
-                with self._cond:
-                    self._push(due_s + event.duration_s, _OFF, event, seq)
+                self._queue.push(due_s + event.duration_s, (_OFF, event, token), rank=_OFF)
 
     def _record(self, kind: str, due_s: float) -> None:
         sent = time.monotonic()
-        with self._cond:
+        with self._lock:
             self._records.append(TimingRecord(kind, due_s, sent))
             self.sent_messages += 1
             self.max_jitter_s = max(self.max_jitter_s, sent - due_s)

@@ -1,10 +1,14 @@
-"""Precise waiting on the monotonic clock, shared by the note scheduler and the MIDI clock."""
+"""Precise waiting on the monotonic clock and a queue of due items, shared by the note scheduler, the OSC event
+sender and the MIDI clock."""
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import os
 import threading
 import time
+from typing import Any
 
 #: Sleep until this many seconds before a deadline, then spin: OS sleeps overshoot by 0.05-1 ms.
 SPIN_S = 0.001
@@ -42,3 +46,58 @@ def try_realtime(priority: int = 10) -> bool:
         return True
     except (OSError, ValueError):
         return False
+
+
+class DueQueue:
+    """Items due at ``time.monotonic()`` times (seconds), for one consumer thread that waits for them.
+
+    :meth:`push` never blocks; items due at the same time come out by ``rank``, then in the order pushed.
+    :meth:`wait` blocks until the earliest item is ``spin_s`` from due and returns its due time (the caller then
+    spins with :func:`wait_until` and takes the items with :meth:`pop_due`), or returns None once :meth:`close`
+    was called; an earlier item pushed meanwhile, or ``close``, wakes it.
+    """
+
+    def __init__(self, spin_s: float = SPIN_S) -> None:
+        self.spin_s = spin_s
+        self._heap: list[tuple[float, int, int, Any]] = []  # (due, rank, order pushed, item)
+        self._order = itertools.count()
+        self._cond = threading.Condition()
+        self._closed = False
+
+    def push(self, due: float, item: Any, rank: int = 0) -> None:
+        with self._cond:
+            first = not self._heap or due < self._heap[0][0]
+            heapq.heappush(self._heap, (due, rank, next(self._order), item))
+            if first:
+                self._cond.notify()
+
+    def wait(self) -> float | None:
+        with self._cond:
+            while not self._closed:
+                if not self._heap:
+                    self._cond.wait()
+                    continue
+                due = self._heap[0][0]
+                remaining = due - time.monotonic() - self.spin_s
+                if remaining <= 0:
+                    return due
+                self._cond.wait(remaining)
+            return None
+
+    def pop_due(self, now: float) -> list[tuple[float, Any]]:
+        """The (due, item) pairs due by ``now``, earliest first, taken off the queue."""
+        with self._cond:
+            due = []
+            while self._heap and self._heap[0][0] <= now:
+                entry = heapq.heappop(self._heap)
+                due.append((entry[0], entry[3]))
+            return due
+
+    def clear(self) -> None:
+        with self._cond:
+            self._heap.clear()
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
