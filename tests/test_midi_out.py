@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import mido
+import numpy as np
 import pytest
 
 from live_helpers import wait_for
@@ -175,7 +176,7 @@ def test_jack_unknown_port_lists_available_ports(jack_server):
         out.close()
 
 
-def test_clock_beat_anchor_stretches_ticks_to_land_the_quarter_on_the_beat():
+def test_clock_beat_stretches_ticks_to_land_the_quarter_on_the_beat():
     clock = MidiClock(MemoryMidiOutput(), bpm=120, max_adjust=0.5)  # nominal 1/48 s per clock
     nominal = 60 / (120 * 24)
     clock._ticks, clock._last_tick = 13, 100.0  # clock 12 went out at t = 100 s; clock 24 is the next quarter
@@ -186,19 +187,48 @@ def test_clock_beat_anchor_stretches_ticks_to_land_the_quarter_on_the_beat():
     clock.set_bpm(120, beat_at=200.0 + 10 * nominal)  # far off: clamped to +50 %
     with clock._cond:
         assert clock._period() == pytest.approx(nominal * 1.5)
-        assert not clock._anchors  # used up at the quarter
-        assert clock._period() == pytest.approx(nominal)
+    clock._ticks, clock._last_tick = 25, 200.0 + 1.5 * nominal  # that quarter went out, still 8.5 clocks early:
+    with clock._cond:  # the next quarter is pulled toward the grid's next beat
+        assert clock._period() == pytest.approx((34 - 1.5) / 24 * nominal)
 
 
-def test_clock_beats_announced_early_each_claim_their_own_quarter():
-    clock = MidiClock(MemoryMidiOutput(), bpm=120, max_adjust=0.5)
+def test_clock_follows_the_grid_of_beats_announced_a_beat_ahead_or_late():
+    """The transport announces a beat up to a beat ahead and may announce it late: either way each quarter lands on
+    the grid's nearest beat, never on the next or previous one."""
     nominal = 60 / (120 * 24)
-    clock._ticks, clock._last_tick = 20, 100.0  # clock 19 went out at t = 100 s; clock 24 is the next quarter
-    clock.set_bpm(120, beat_at=100.0 + 5 * nominal)  # beat n: on the grid (clocks 20..24 lead to it)
-    clock.set_bpm(120, beat_at=100.0 + 29 * nominal)  # beat n + 1, announced before beat n is due
+    quarter = 24 * nominal
+    clock = MidiClock(MemoryMidiOutput(), bpm=120, max_adjust=0.5)
+    clock._ticks, clock._last_tick = 20, 100.0  # clock 19 went out at t = 100 s; clock 24 (next quarter) due at +5
+    clock.set_bpm(120, beat_at=100.0 + 5 * nominal)  # beat n: on the grid
+    clock.set_bpm(120, beat_at=100.0 + 5 * nominal + quarter)  # beat n + 1, announced before beat n is due
     with clock._cond:
         assert clock._period() == pytest.approx(nominal)  # beat n keeps its quarter
-    clock._ticks, clock._last_tick = 24, 100.0 + 4 * nominal  # the next clock is beat n's quarter
+    clock.set_bpm(120, beat_at=100.0 + 7 * nominal + quarter)  # beat n + 1 re-announced 2 clocks later
     with clock._cond:
-        assert clock._period() == pytest.approx(nominal)
-        assert list(clock._anchors) == [pytest.approx(100.0 + 29 * nominal)]
+        assert clock._period() == pytest.approx(7 / 5 * nominal)  # beat n's quarter moves onto that grid
+    clock.set_bpm(120, beat_at=100.0 - 3 * nominal)  # a beat announced late (already past): its grid still holds,
+    with clock._cond:  # and the quarter due 8 clocks after it is late for it: squeezed as far as allowed
+        assert clock._period() == pytest.approx(0.5 * nominal)
+
+
+def test_clock_phase_locks_to_beats_announced_ahead_or_late():
+    """Simulated: beats every 0.5 s, each announced between 0.1 s after it and 0.7 s before it (more than a beat
+    ahead), the clock started 150 ms out of phase: after a few beats every quarter note lands on a beat."""
+    rng = np.random.default_rng(0)
+    clock = MidiClock(MemoryMidiOutput(), bpm=120, max_adjust=0.5)
+    beats = 0.5 * np.arange(1, 60)
+    announcements = sorted(zip(beats - rng.uniform(-0.1, 0.7, len(beats)), beats))
+    t, quarters, announced = 0.15, [], 0
+    clock._last_tick, clock._ticks = t, 1  # clock 0 (a quarter) went out at 0.15 s
+    while t < 28.0:
+        while announced < len(announcements) and announcements[announced][0] <= t:
+            clock.set_bpm(120, beat_at=announcements[announced][1])
+            announced += 1
+        with clock._cond:
+            t += clock._period()
+        if clock._ticks % 24 == 0:
+            quarters.append(t)
+        clock._ticks += 1
+        clock._last_tick = t
+    off = [np.min(np.abs(beats - q)) for q in quarters[8:]]
+    assert max(off) < 1e-6, off
