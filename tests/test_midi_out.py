@@ -188,7 +188,7 @@ def test_clock_beat_stretches_ticks_to_land_the_quarter_on_the_beat():
     with clock._cond:
         assert clock._period() == pytest.approx(nominal * 1.5)
     clock._ticks, clock._last_tick = 25, 200.0 + 1.5 * nominal  # that quarter went out, still 8.5 clocks early:
-    with clock._cond:  # the next quarter is pulled toward the grid's next beat
+    with clock._cond:  # the next quarter is pulled toward the beat's grid, one beat on
         assert clock._period() == pytest.approx((34 - 1.5) / 24 * nominal)
 
 
@@ -205,30 +205,45 @@ def test_clock_follows_the_grid_of_beats_announced_a_beat_ahead_or_late():
         assert clock._period() == pytest.approx(nominal)  # beat n keeps its quarter
     clock.set_bpm(120, beat_at=100.0 + 7 * nominal + quarter)  # beat n + 1 re-announced 2 clocks later
     with clock._cond:
-        assert clock._period() == pytest.approx(7 / 5 * nominal)  # beat n's quarter moves onto that grid
-    clock.set_bpm(120, beat_at=100.0 - 3 * nominal)  # a beat announced late (already past): its grid still holds,
-    with clock._cond:  # and the quarter due 8 clocks after it is late for it: squeezed as far as allowed
+        assert clock._period() == pytest.approx(nominal)  # beat n still keeps its quarter
+        assert len(clock._beats) == 2  # the re-announced beat replaced its older time
+    clock.set_bpm(120, beat_at=100.0 - 3 * nominal)  # beat n announced again, late (already past): the quarter
+    with clock._cond:  # due 8 clocks after it is late for it: squeezed as far as allowed
         assert clock._period() == pytest.approx(0.5 * nominal)
+    clock._beats.clear()
+    clock.set_bpm(120, beat_at=100.0 + 5 * nominal - 2 * quarter)  # only a beat two beats back is known: its grid
+    with clock._cond:
+        assert clock._period() == pytest.approx(nominal)
 
 
-def test_clock_phase_locks_to_beats_announced_ahead_or_late():
-    """Simulated: beats every 0.5 s, each announced between 0.1 s after it and 0.7 s before it (more than a beat
-    ahead), the clock started 150 ms out of phase: after a few beats every quarter note lands on a beat."""
-    rng = np.random.default_rng(0)
+def clock_quarters(beats: np.ndarray, announced_at: np.ndarray, until: float) -> list[float]:
+    """Simulated MIDI clock at 120 BPM started 150 ms out of phase, told each beat at its announcement time:
+    the times its quarter notes go out."""
     clock = MidiClock(MemoryMidiOutput(), bpm=120, max_adjust=0.5)
-    beats = 0.5 * np.arange(1, 60)
-    announcements = sorted(zip(beats - rng.uniform(-0.1, 0.7, len(beats)), beats))
-    t, quarters, announced = 0.15, [], 0
+    announcements = sorted(zip(announced_at, beats))
+    t, quarters, told = 0.15, [], 0
     clock._last_tick, clock._ticks = t, 1  # clock 0 (a quarter) went out at 0.15 s
-    while t < 28.0:
-        while announced < len(announcements) and announcements[announced][0] <= t:
-            clock.set_bpm(120, beat_at=announcements[announced][1])
-            announced += 1
+    while t < until:
+        while told < len(announcements) and announcements[told][0] <= t:
+            clock.set_bpm(120, beat_at=announcements[told][1])
+            told += 1
         with clock._cond:
             t += clock._period()
         if clock._ticks % 24 == 0:
             quarters.append(t)
         clock._ticks += 1
         clock._last_tick = t
-    off = [np.min(np.abs(beats - q)) for q in quarters[8:]]
-    assert max(off) < 1e-6, off
+    return quarters
+
+
+def test_clock_phase_locks_to_beats_announced_ahead_or_late():
+    """Beats about every 0.5 s, moved up to 30 ms each by the grid's phase corrections and announced 0.2-0.7 s
+    ahead (up to more than a beat): after a few beats every quarter note lands on its own beat. Beats on a steady
+    grid announced between 0.1 s late and 0.7 s ahead: every quarter on a beat too."""
+    rng = np.random.default_rng(0)
+    beats = 0.5 * np.arange(1, 60) + rng.uniform(-0.03, 0.03, 59)
+    quarters = clock_quarters(beats, beats - rng.uniform(0.2, 0.7, 59), 28.0)
+    assert max(np.min(np.abs(beats - q)) for q in quarters[8:]) < 1e-6
+    beats = 0.5 * np.arange(1, 60)
+    quarters = clock_quarters(beats, beats - rng.uniform(-0.1, 0.7, 59), 28.0)
+    assert max(np.min(np.abs(beats - q)) for q in quarters[8:]) < 1e-6

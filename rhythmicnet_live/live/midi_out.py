@@ -31,6 +31,7 @@ import os
 import sys
 import threading
 import time
+from collections import deque
 from typing import TYPE_CHECKING
 
 import mido
@@ -318,12 +319,13 @@ class MidiClock:
     """MIDI clock: 24 Clock messages per quarter note at a tempo that may change, plus Start and Stop.
 
     Runs its own thread with a precise wait. ``set_bpm`` takes effect from the next tick (the phase is
-    continuous). With ``beat_at`` (a beat's monotonic time in seconds, announced ahead or just past) the clock
-    follows the beat grid that beat defines at the current tempo: the ticks up to each quarter note are stretched
-    or squeezed (by at most ``max_adjust``) so that the quarter lands on the grid's nearest beat, which keeps a
-    DAW's clips in phase with the dancer. A newer beat replaces the older one; beats announced more than a quarter
-    ahead or arriving late still pull every following quarter onto their grid. Pass the beat's send time (its
-    sounding time minus the scheduler's ``latency_s``) so clock and notes leave with the same offset.
+    continuous). With ``beat_at`` (a beat's monotonic time in seconds, announced ahead or just past) the ticks up
+    to each quarter note are stretched or squeezed (by at most ``max_adjust``) so that the quarter lands on the
+    known beat nearest to it, or, when no known beat is within half a beat, on the grid that beat defines at the
+    current tempo; this keeps a DAW's clips in phase with the dancer. Each beat keeps its own quarter when the
+    next one is announced early; a beat announced again (within half a beat of a known one) replaces it; a beat
+    announced late still pulls the following quarters onto its grid. Pass the beat's send time (its sounding time
+    minus the scheduler's ``latency_s``) so clock and notes leave with the same offset.
     """
 
     def __init__(self, port: MidiOutput, bpm: float = 120.0, max_adjust: float = 0.5) -> None:
@@ -336,7 +338,7 @@ class MidiClock:
         self._ticks = 0  # clocks sent since Start
         self._next_tick = 0.0  # monotonic seconds
         self._last_tick = 0.0
-        self._beat: float | None = None  # monotonic time of the latest beat announced: the grid's phase
+        self._beats: deque[float] = deque(maxlen=8)  # monotonic times of the latest beats announced, ascending
 
     @property
     def bpm(self) -> float:
@@ -358,23 +360,28 @@ class MidiClock:
             raise ValueError(f"bpm must be > 0, got {bpm}")
         with self._cond:
             if beat_at is not None:
-                self._beat = float(beat_at)
+                half = 30.0 / float(bpm)
+                kept = [b for b in self._beats if abs(b - beat_at) >= half]  # a beat announced again replaces itself
+                self._beats.clear()
+                self._beats.extend(sorted(kept + [float(beat_at)]))
             elif float(bpm) != self._bpm:
-                self._beat = None
+                self._beats.clear()
             self._bpm = float(bpm)
             self._cond.notify()
 
     def _period(self) -> float:
-        """Seconds until the next tick, from the tempo and the beat grid; called with the lock held."""
+        """Seconds until the next tick, from the tempo and the known beats; called with the lock held."""
         nominal = 60.0 / (self._bpm * CLOCKS_PER_QUARTER)
-        if self._beat is None:
+        if not self._beats:
             return nominal
         # Clock k (0-based, k = ticks - 1 was the last one sent) is a quarter note when k % 24 == 0; the next
-        # one is `steps` clocks after the last one sent. Aim it at the grid's beat nearest to where it would fall.
+        # one is `steps` clocks after the last one sent. Aim it at the known beat nearest to where it would fall,
+        # or at that beat's grid when it is more than half a beat away.
         steps = (-self._ticks) % CLOCKS_PER_QUARTER + 1
         quarter = nominal * CLOCKS_PER_QUARTER
         free = self._last_tick + steps * nominal
-        target = self._beat + round((free - self._beat) / quarter) * quarter
+        beat = min(self._beats, key=lambda b: abs(b - free))
+        target = beat + round((free - beat) / quarter) * quarter
         period = (target - self._last_tick) / steps
         lo, hi = nominal * (1 - self.max_adjust), nominal * (1 + self.max_adjust)
         return min(max(period, lo), hi)
