@@ -196,8 +196,7 @@ def stepwise_viterbi(tracker: BeatTracker, steps: np.ndarray, tempo: np.ndarray 
             delta = moved
         delta = delta + tracker.observation.log_likelihood(value)
         if tempo is not None and t % tracker.upsample == 0:
-            prior = tracker._log_tempo_prior(tempo[t // tracker.upsample])
-            delta = delta if prior is None else delta + prior
+            delta = delta + tracker._tempo_log_weight(tempo[t // tracker.upsample])[space.tempo_index]
     path = np.empty(len(steps), np.int64)
     path[-1] = delta.argmax()
     for t in range(len(steps) - 1, 0, -1):

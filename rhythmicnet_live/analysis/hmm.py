@@ -104,15 +104,14 @@ class TempoTransitionModel:
 
     def __init__(self, space: BeatStateSpace, transition_lambda: float = 100.0, tempo_jump: float = 1e-5):
         self.space = space
-        self.transition_lambda = transition_lambda
-        self.log_interval = np.log(space.intervals.astype(np.float64))
-        change = -transition_lambda * np.abs(self.log_interval[None, :] - self.log_interval[:, None])
+        log_interval = np.log(space.intervals.astype(np.float64))
+        change = -transition_lambda * np.abs(log_interval[None, :] - log_interval[:, None])
         self.log_floor = float(np.log(tempo_jump)) if tempo_jump > 0 else -np.inf
         log_weight = np.maximum(change, self.log_floor)  # (K, K): row = from tempo
         self.log_weight = log_weight
         self.log_normaliser = np.log(np.exp(log_weight).sum(axis=1))  # (K,): log A(j, k) = log_weight - this[j]
         self.tempo_transition = np.exp(log_weight - self.log_normaliser[:, None])
-        self._cost = transition_lambda * self.log_interval  # the kernel's cost from interval 1 to each tempo's
+        self._cost = transition_lambda * log_interval  # the kernel's cost from interval 1 to each tempo's
 
     def predict(self, alpha: np.ndarray) -> np.ndarray:
         """A distribution over states (S,) one step later (forward filtering)."""
@@ -210,14 +209,16 @@ class BeatObservationModel:
         return alpha * np.exp(log_other + self.beat_weight * log_ratio)
 
 
-def upsample_activation(previous: float, current: float, factor: int) -> np.ndarray:
-    """Activation at the ``factor`` internal steps after frame t-1 up to frame t (the last one is frame t).
+def upsample_activation(previous, current, factor: int) -> np.ndarray:
+    """Activation at the ``factor`` internal steps after frame t-1 up to frame t (the last one is frame t):
+    (..., factor) for frames ``previous`` and ``current`` (floats, or arrays of the same shape).
 
     Linear interpolation; a step next to a missing frame (NaN) is missing, except frame t itself.
     """
+    previous, current = np.asarray(previous, np.float64)[..., None], np.asarray(current, np.float64)[..., None]
     w = np.arange(1, factor + 1) / factor
     out = (1.0 - w) * previous + w * current
-    out[-1] = current
+    out[..., -1:] = current
     return out
 
 
@@ -308,12 +309,13 @@ class BeatTracker:
         return cls(min_bpm=bpm * (1 - tolerance), max_bpm=bpm * (1 + tolerance), **{**KNOWN_TEMPO_SETTINGS, **kwargs})
 
     # ---- model pieces -------------------------------------------------------------------------
-    def _log_tempo_prior(self, tempo: np.ndarray | None) -> np.ndarray | None:
-        """Per-state log weight (S,) of one frame's tempo distribution over ``tempo_bins``; None if not given or missing."""
-        if tempo is None or self.tempo_map is None or not np.isfinite(tempo).all():
+    def _tempo_log_weight(self, tempo: np.ndarray | None) -> np.ndarray | None:
+        """Log weight per decoder tempo (..., K) of tempo distributions over ``tempo_bins`` (..., bins), 0 at the
+        best tempo and 0 everywhere for a missing frame (NaN); None if no tempo is given or the tracker has no bins."""
+        if tempo is None or self.tempo_map is None:
             return None
-        per_tempo = self.tempo_weight * np.log(self.tempo_map @ tempo + 1e-6)
-        return (per_tempo - per_tempo.max())[self.space.tempo_index]
+        per_tempo = self.tempo_weight * np.log(np.asarray(tempo, np.float64) @ self.tempo_map.T + 1e-6)
+        return np.nan_to_num(per_tempo - per_tempo.max(axis=-1, keepdims=True), nan=0.0)
 
     def _initial(self) -> np.ndarray:
         """Every tempo equally likely, every phase within it too (uniform over states would favour slow tempi,
@@ -322,13 +324,11 @@ class BeatTracker:
 
     def internal_activation(self, activation: np.ndarray) -> np.ndarray:
         """Activation (T,) at ``fps`` -> ((T - 1) x upsample + 1,) at the internal rate (frame t = step t x upsample),
-        as :func:`upsample_activation` makes it frame by frame."""
+        by :func:`upsample_activation`, as online."""
         activation = np.asarray(activation, dtype=np.float64)
         if len(activation) < 2:
             return activation.copy()
-        w = np.arange(1, self.upsample + 1) / self.upsample
-        steps = (1.0 - w) * activation[:-1, None] + w * activation[1:, None]
-        steps[:, -1] = activation[1:]
+        steps = upsample_activation(activation[:-1], activation[1:], self.upsample)
         return np.concatenate([activation[:1], steps.ravel()])
 
     # ---- offline --------------------------------------------------------------------------------
@@ -358,10 +358,8 @@ class BeatTracker:
         beat = self.observation.beat_evidence(log_ratio, width).T - transition.log_normaliser
         on_beat = log_ratio[:width, None] * weights[space.first]  # (width, K) evidence of pointer 0
         if tempo is not None and self.tempo_map is not None:
-            frames = np.asarray(tempo, np.float64)[:(n - 1) // self.upsample + 1]
-            per_tempo = self.tempo_weight * np.log(frames @ self.tempo_map.T + 1e-6)
             prior = np.zeros((width, num_tempi))
-            prior[pad:pad + n:self.upsample] = np.nan_to_num(per_tempo - per_tempo.max(axis=1, keepdims=True))
+            prior[pad:pad + n:self.upsample] = self._tempo_log_weight(tempo[:(n - 1) // self.upsample + 1])
             on_beat += prior
             cumulative = np.concatenate([np.zeros((1, num_tempi)), np.cumsum(prior, axis=0)])
             start = np.arange(width)
@@ -371,7 +369,7 @@ class BeatTracker:
         # there, then that beat's evidence), less log_normaliser[k]; before step 0 the initial distribution (pointer
         # p at step 0 is a beat that started at step -p).
         leaving = np.empty((n + pad, num_tempi))
-        initial = np.log(1.0 / (num_tempi * intervals.astype(np.float64)))
+        initial = np.log(self._initial()[space.first])
         leaving[:pad] = initial + beat[:pad]
         evidence = on_beat + beat
         leaving[pad] = initial + evidence[pad]
@@ -437,13 +435,13 @@ class BeatTracker:
         values = [activation] if self.frame == 0 else upsample_activation(self.previous, activation, self.upsample)
         self.previous = activation
         beat_step = None
-        tempo_weight = self._log_tempo_prior(tempo)
+        tempo_weight = self._tempo_log_weight(tempo)
         for i, value in enumerate(values):
             self.step += 1
             prior = self.alpha if self.step == 0 else self.transition.predict(self.alpha)
             alpha = self.observation.observe(prior, value)
             if tempo_weight is not None and i == len(values) - 1:
-                alpha = alpha * np.exp(tempo_weight)
+                alpha = alpha * np.exp(tempo_weight[self.space.tempo_index])
             self.alpha = alpha / alpha.sum()
             # madmom's online rule: a beat when the best state is a (reported) beat state, at least one beat
             # at max_bpm after the previous one; never from a missing step (no body, no beat). And at least
