@@ -68,8 +68,13 @@ def test_the_dancer_leads_the_link_session_tempo():
     print(f"\nengine tempo {[round(t, 1) for t in tempo]}; session tempo at the end {session[-1]:.2f}")
     assert out["peers"] >= 1
     assert session[0] == pytest.approx(120.0) and len(tempo) >= 4
-    # the session took the dancer's tempo (which moves with the dancer: one of the last ones it reported)
-    assert min(abs(session[-1] / t - 1) for t in tempo[-3:]) < 0.03
+    # The session took the dancer's tempi: each tempo it moved to is one the engine reported over OSC. The engine
+    # sets the session's tempo when it announces a beat, ahead of the beat's OSC message, so the last one or two
+    # may end with the clip before their OSC message is due.
+    moved_to = [s for i, s in enumerate(session) if i and s != session[i - 1]]
+    reported = [s for s in moved_to if min(abs(s / t - 1) for t in tempo) < 1e-4]
+    print(f"session moved {len(moved_to)} times, {len(reported)} of them to a reported tempo")
+    assert len(moved_to) >= 3 and len(reported) >= len(moved_to) - 2
     assert session[-1] < 112
 
 
