@@ -155,9 +155,10 @@ def load_input_keypoints(args):
     path = Path(args.source)
     if not path.is_file():
         raise UserInputError(f"video file not found: {path}")
+    pose_fps = config_from_args(args).analysis.pose_fps
     if args.no_cache:
-        return extract_keypoints(path), str(path)
-    return cached_keypoints(path), str(path)
+        return extract_keypoints(path, pose_fps=pose_fps), str(path)
+    return cached_keypoints(path, pose_fps=pose_fps), str(path)
 
 
 def run_beats(args) -> None:

@@ -34,6 +34,7 @@ from .live import osc_protocol as proto
 #: The subcommands that take configuration flags.
 COMMANDS = ("beats", "take", "perform")
 ALL = frozenset(COMMANDS)
+OFFLINE = frozenset(("beats", "take"))
 OFFLINE_AND_LIVE = frozenset(("take", "perform"))
 LIVE = frozenset(("perform",))
 
@@ -149,6 +150,9 @@ class AnalysisConfig:
                            choices=("auto", "model", "kinematic"), commands=ALL)
     profile: str | None = _opt(None, "a dancer's calibration profile (see 'calibrate'): their offset, tempo range "
                                      "and calibration head", flag="--profile", commands=ALL)
+    pose_fps: float = _opt(30.0, "run pose on about this many frames per second of a video file (frames/s; the "
+                                 "frames between are interpolated): 15 halves pose's time on a 30 fps video",
+                           flag="--pose-fps", range=(5.0, 240.0), commands=OFFLINE)
 
     def activation_processor(self, tempo: "TempoConfig"):
         """(activation processor, its name, min BPM, max BPM): ``activation`` through ``profile`` when one is

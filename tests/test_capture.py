@@ -31,6 +31,23 @@ def test_file_frames_properties_and_timestamps():
     assert frames[30].image.mean() > 20  # real picture content, not black frames
 
 
+@pytest.mark.parametrize("max_fps, step", [(15.0, 2), (10.0, 3), (30.0, 1), (None, 1)])
+def test_max_fps_yields_every_step_th_frame_with_its_own_index_time_and_picture(max_fps, step):
+    with open_source(CLIP) as source:
+        every = list(source)
+    with open_source(CLIP, max_fps=max_fps) as source:
+        assert source.step == step
+        some = list(source)
+    assert [f.index for f in some] == list(range(0, 90, step)) and not source.truncated
+    np.testing.assert_allclose([f.t_capture for f in some], [every[i].t_capture for i in range(0, 90, step)])
+    assert all(np.array_equal(f.image, every[f.index].image) for f in some)
+
+
+def test_max_fps_counts_from_the_start_of_the_file_after_a_start_frame():
+    with VideoFileSource(CLIP, start_frame=31, max_fps=15.0) as source:
+        assert [f.index for f in source][:3] == [32, 34, 36]
+
+
 def test_realtime_file_is_paced_on_the_monotonic_clock():
     before = time.monotonic()
     with VideoFileSource(CLIP, realtime=True) as source:

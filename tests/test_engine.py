@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import mido
+import numpy as np
 import pytest
 from pythonosc.osc_message import OscMessage
 from pythonosc.osc_message_builder import OscMessageBuilder
@@ -178,3 +179,24 @@ def test_start_up_line_names_the_execution_provider_of_each_model():
     assert result.returncode == 0, result.stderr[-3000:]
     line = next(line for line in result.stderr.splitlines() if line.startswith("models on "))
     assert "models on CPU: " in line and "beat_model" in line and "drums_encoder" in line, line
+
+
+def test_stats_rings_keep_the_latest_samples_in_memory_allocated_up_front():
+    import copy
+    import json
+
+    from rhythmicnet_live.live.engine import SampleRing
+
+    ring, pairs = SampleRing(size=4), SampleRing(size=3, width=2)
+    assert len(ring) == 0 and ring.tolist() == [] and not ring
+    ring.extend([1.0, 2.0, 3.0])
+    assert list(ring) == [1.0, 2.0, 3.0]
+    ring.extend([4.0, 5.0, 6.0])
+    assert list(ring) == [3.0, 4.0, 5.0, 6.0] and len(ring) == 4 and float(np.median(ring)) == 4.5
+    for k in range(5):
+        pairs.append((k, 10 * k))
+    assert list(pairs) == [(2.0, 20.0), (3.0, 30.0), (4.0, 40.0)]
+    clone = copy.deepcopy(ring)
+    ring.append(7.0)
+    assert clone.tolist() == [3.0, 4.0, 5.0, 6.0] and json.loads(json.dumps(pairs.tolist()))[0] == [2.0, 20.0]
+    assert ring._data.nbytes == 4 * 8  # the same memory, full or empty

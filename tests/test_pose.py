@@ -78,7 +78,7 @@ def counted_extraction(monkeypatch, keypoints):
     """Replace the pose run by the already computed keypoints, counting calls."""
     calls = []
 
-    def fake(source, progress=True):
+    def fake(source, progress=True, pose_fps=None):
         calls.append(Path(source))
         return keypoints
 
@@ -119,6 +119,8 @@ def test_cache_dir_and_model_version_key(tmp_path, counted_extraction, monkeypat
     monkeypatch.setattr(pose, "pose_model_version", lambda: "another-model")
     pose.cached_keypoints(video, cache_dir=cache_dir)
     assert len(counted_extraction) == 2
+    pose.cached_keypoints(video, cache_dir=cache_dir, pose_fps=15.0)  # another pose rate: pose runs again
+    assert len(counted_extraction) == 3
 
 
 def test_cache_of_missing_video(tmp_path):
@@ -154,3 +156,28 @@ def test_pose_opens_no_audio_client():
             "'portaudio' in open('/proc/self/maps').read())")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_half_rate_pose_interpolated_follows_the_full_rate_keypoints(tmp_path, monkeypatch):
+    """``pose_fps`` 15 on a 30 fps clip poses every other frame (in one process and split over two); prepared at
+    30 fps, they follow the full-rate keypoints about as closely as a joint moves in one frame (pose noise included:
+    the tracker starts each frame from another previous one)."""
+    from rhythmicnet_live import FPS
+    from rhythmicnet_live.input.keypoints import prepare
+
+    clip = Path(__file__).parent / "fixtures" / "jump_8s_480x270.mp4"
+    monkeypatch.setattr(pose, "PARALLEL_MIN_S", 1.0)
+    full = pose.extract_keypoints(clip, progress=False)
+    half = pose.extract_keypoints(clip, progress=False, pose_fps=15.0)
+    split = pose.extract_keypoints_parallel(clip, workers=2, progress=False, pose_fps=15.0)
+    np.testing.assert_allclose(half.times, full.times[::2], atol=1e-9)
+    np.testing.assert_allclose(split.times, half.times, atol=1e-9)
+    a, b = prepare(full, FPS), prepare(half, FPS)
+    n = min(len(a), len(b))
+    seen = np.isfinite(a.xy[:n]).all(-1) & np.isfinite(b.xy[:n]).all(-1)
+    assert seen.mean() > 0.8
+    error = np.linalg.norm(a.xy[:n] - b.xy[:n], axis=-1)[seen]  # torso lengths
+    step = np.linalg.norm(np.diff(a.xy[:n], axis=0), axis=-1)[seen[1:] & seen[:-1]]  # motion in one frame
+    print(f"\nhalf-rate error: median {np.median(error):.4f}, p95 {np.percentile(error, 95):.4f} torso lengths; "
+          f"motion per frame: median {np.median(step):.4f}, p95 {np.percentile(step, 95):.4f}")
+    assert np.median(error) < 1.5 * np.median(step) and np.percentile(error, 95) < np.percentile(step, 95)

@@ -44,7 +44,7 @@ import numpy as np
 from rhythmicnet_live import FPS
 from rhythmicnet_live.analysis.activation import KinematicActivation
 from rhythmicnet_live.analysis.hmm import BeatTracker
-from rhythmicnet_live.input.keypoints import prepare
+from rhythmicnet_live.input.keypoints import Keypoints, prepare
 
 from export import RUNS as EXPORT_RUNS
 
@@ -83,10 +83,16 @@ class EvalItem:
         return next(name for lo, hi, name in TEMPO_BANDS if lo <= self.seq.bpm < hi)
 
 
-def prepare_items(seqs: list[Sequence], seed: int) -> list[EvalItem]:
+def prepare_items(seqs: list[Sequence], seed: int, pose_fps: float | None = None) -> list[EvalItem]:
+    """Items seen through each sequence's seeded virtual camera; ``pose_fps``: keep only the frames a pose
+    estimator run at that rate (frames per second) would see, as ``take --pose-fps`` does."""
     items = []
     for i, seq in enumerate(seqs):
-        kp = prepare(camera_view(seq, np.random.default_rng(seed + i)))
+        raw = camera_view(seq, np.random.default_rng(seed + i))
+        if pose_fps is not None:
+            step = max(1, round(seq.fps / pose_fps))
+            raw = Keypoints(raw.xy[::step], raw.conf[::step], raw.times[::step])
+        kp = prepare(raw)
         items.append(EvalItem(seq, kp.xy, seq.beats))
     return items
 
@@ -367,17 +373,25 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--shipped", action="store_true",
                         help="add the shipped beat model's activation (it was trained on these dancers: this row compares "
                              "decoders on a realistic activation, it is no held-out figure)")
+    parser.add_argument("--pose-fps", type=float, default=None,
+                        help="add rows with pose run at this rate only (frames per second; take --pose-fps), "
+                             "beside the same activations at the full 30 fps")
     parser.add_argument("--out", type=Path, default=None, help="also write the report and a JSON summary here (stem)")
     args = parser.parse_args(argv)
     seqs = load_aistpp(args.data)
     items = prepare_items(seqs, args.seed)
-    acts = {"kinematic": Activations([kinematic_activation(it.seq, it.xy) for it in items])}
+    views = {"": items}
+    if args.pose_fps:
+        views[f" @ {args.pose_fps:g} fps pose"] = prepare_items(seqs, args.seed, args.pose_fps)
+    acts = {f"kinematic{tag}": Activations([kinematic_activation(it.seq, it.xy) for it in view])
+            for tag, view in views.items()}
     acts.update({row: load_cv_activations(row, items) for row in args.cv})
     if args.shipped:
         from rhythmicnet_live.analysis.beat_model import ModelActivation
 
         model = ModelActivation()
-        acts["shipped (seen dancers)"] = Activations([model.process_offline(it.xy) for it in items])
+        for tag, view in views.items():
+            acts[f"shipped (seen dancers){tag}"] = Activations([model.process_offline(it.xy) for it in view])
     settings, chosen_all = {}, {}
     if args.tune:
         folds = dancer_folds(seqs, args.folds, args.seed)

@@ -74,9 +74,10 @@ class VideoFileSource(_Source):
     logs a warning and sets ``truncated``.
     """
 
-    def __init__(self, path: str | Path, realtime: bool = False, start_frame: int = 0):
-        """``start_frame``: skip this many frames first (grabbed, not converted); frame indices and times stay
-        those of the whole file."""
+    def __init__(self, path: str | Path, realtime: bool = False, start_frame: int = 0, max_fps: float | None = None):
+        """``start_frame``: skip this many frames first (grabbed, not converted). ``max_fps``: yield about this many
+        frames per second at most: every ``step``-th frame of the file (index a multiple of ``step``; the others are
+        grabbed, not converted). Frame indices and times stay those of the whole file."""
         self.path = Path(path)
         if not self.path.is_file():
             raise UserInputError(f"video file not found: {self.path}")
@@ -87,30 +88,48 @@ class VideoFileSource(_Source):
         count = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT))
         self.frame_count = count if count > 0 else None
         self.realtime = realtime
+        #: Every how many frames one is yielded (1: all of them).
+        self.step = 1 if not max_fps or max_fps >= self.fps else max(1, round(self.fps / max_fps))
         self.dropped = 0
         #: Set when decoding ended well before ``frame_count`` (a warning is logged too).
         self.truncated = False
         self._index = 0
         self._last_t = -math.inf
-        while self._index < start_frame and self._cap.grab():
-            self._index += 1
-            self._last_t = self._cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+        while self._index < start_frame and self._grab():
+            pass
         self._start: float | None = None
         self._pending = self._decode()  # decode one frame now so a broken file fails at open time
         if self._pending is None:
             self.close()
             raise UserInputError(f"cannot read {self.path}: the video contains no decodable frames (corrupt or truncated?)")
 
-    def _decode(self) -> tuple[np.ndarray, float] | None:
-        """Next decoded image and its file time (seconds), or None at the end."""
-        ok, image = self._cap.read()
-        if not ok or image is None:
-            return None
+    def _grab(self) -> bool:
+        """Pass over one frame without converting it; False at the end."""
+        if not self._cap.grab():
+            return False
+        self._index += 1
+        self._advance_time()
+        return True
+
+    def _advance_time(self) -> float:
+        """The file time (seconds) of the frame just grabbed (index / fps past the previous one where the
+        container gives none)."""
         t = self._cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
         if not math.isfinite(t) or t <= self._last_t:
             t = self._last_t + 1.0 / self.fps if math.isfinite(self._last_t) else 0.0
         self._last_t = t
-        return image, t
+        return t
+
+    def _decode(self) -> tuple[np.ndarray, float] | None:
+        """Next decoded image whose index is a multiple of ``step``, and its file time (seconds), or None at
+        the end."""
+        while self._index % self.step:
+            if not self._grab():
+                return None
+        ok, image = self._cap.read()
+        if not ok or image is None:
+            return None
+        return image, self._advance_time()
 
     def _check_complete(self) -> None:
         """Warn (once) when decoding stopped well short of the container's frame count: a truncated file."""
@@ -187,11 +206,13 @@ class CameraSource(_Source):
         return frame
 
 
-def open_source(spec: str | int | Path, realtime: bool = False) -> VideoFileSource | CameraSource:
+def open_source(spec: str | int | Path, realtime: bool = False, max_fps: float | None = None
+                ) -> VideoFileSource | CameraSource:
     """A camera for an int (or a string of digits, e.g. from a CLI flag), else a video file.
 
-    ``realtime`` paces video files like a camera (cameras are always real time).
+    ``realtime`` paces video files like a camera (cameras are always real time); ``max_fps``: a video file
+    yields about this many frames per second at most (``VideoFileSource``).
     """
     if isinstance(spec, int) or (isinstance(spec, str) and spec.isdigit()):
         return CameraSource(int(spec))
-    return VideoFileSource(spec, realtime=realtime)
+    return VideoFileSource(spec, realtime=realtime, max_fps=max_fps)

@@ -159,8 +159,9 @@ class PoseEstimator:
         self.close()
 
 
-def extract_keypoints(source, progress: bool = True) -> Keypoints:
-    """Raw COCO-17 keypoints (pixels, not normalised) of every frame of ``source``.
+def extract_keypoints(source, progress: bool = True, pose_fps: float | None = None) -> Keypoints:
+    """Raw COCO-17 keypoints (pixels, not normalised) of every frame of ``source``, or of about ``pose_fps``
+    frames per second of a video file given by its path (``prepare`` interpolates between them).
 
     source: a frame source from :mod:`rhythmicnet_live.input.capture`, or anything ``open_source`` takes (a
     path; a camera index runs until the camera stops). times = the frames' capture timestamps (seconds).
@@ -170,12 +171,12 @@ def extract_keypoints(source, progress: bool = True) -> Keypoints:
 
     owned = not hasattr(source, "__next__")
     if owned:
-        source = open_source(source)
+        source = open_source(source, max_fps=pose_fps)
     xys, confs, times = [], [], []
     try:
         with native_stderr_silenced(), PoseEstimator() as estimator:
-            for frame in tqdm(source, total=source.frame_count, disable=not progress, file=sys.stderr,
-                              unit="frame", desc="pose"):
+            total = source.frame_count and -(-source.frame_count // getattr(source, "step", 1))
+            for frame in tqdm(source, total=total, disable=not progress, file=sys.stderr, unit="frame", desc="pose"):
                 xy, conf = estimator.estimate(frame)
                 xys.append(xy)
                 confs.append(conf)
@@ -188,11 +189,14 @@ def extract_keypoints(source, progress: bool = True) -> Keypoints:
     return Keypoints(np.stack(xys), np.stack(confs), np.asarray(times, np.float64))
 
 
-def _pose_chunk(video: str, first: int, stop: int | None, skip: int, progress) -> Keypoints | None:
-    """Pose of frames ``first + skip .. stop - 1`` of ``video`` (``stop`` None: to the end), tracking from ``first``.
-    Runs in a worker process; ``progress`` (a queue) gets the number of frames done now and then."""
+def _pose_chunk(video: str, first: int, stop: int | None, skip: int, pose_fps: float | None,
+                progress) -> Keypoints | None:
+    """Pose of frames ``first + skip .. stop - 1`` of ``video`` (``stop`` None: to the end), of about ``pose_fps``
+    of them per second (``VideoFileSource``'s ``max_fps``), tracking from ``first``. Runs in a worker process; ``progress`` (a queue) gets the number
+    of frames done now and then."""
     xys, confs, times = [], [], []
-    with native_stderr_silenced(), VideoFileSource(video, start_frame=first) as source, PoseEstimator() as estimator:
+    with native_stderr_silenced(), VideoFileSource(video, start_frame=first, max_fps=pose_fps) as source, \
+            PoseEstimator() as estimator:
         done = 0
         for frame in source:
             if stop is not None and frame.index >= stop:
@@ -212,8 +216,9 @@ def _pose_chunk(video: str, first: int, stop: int | None, skip: int, progress) -
     return Keypoints(np.stack(xys), np.stack(confs), np.asarray(times, np.float64))
 
 
-def extract_keypoints_parallel(video: str | Path, workers: int = 2, progress: bool = True) -> Keypoints:
-    """Raw keypoints of a video file, its frames split into ``workers`` chunks posed in parallel processes.
+def extract_keypoints_parallel(video: str | Path, workers: int = 2, progress: bool = True,
+                               pose_fps: float | None = None) -> Keypoints:
+    """Raw keypoints of a video file (of about ``pose_fps`` frames per second of it; None: all), its frames split into ``workers`` chunks posed in parallel processes.
 
     Each chunk after the first starts ``OVERLAP_S`` early so the tracker settles, and those frames are dropped,
     so the joined keypoints match a single-process run up to pose noise. Short videos (``PARALLEL_MIN_S``) and
@@ -224,19 +229,19 @@ def extract_keypoints_parallel(video: str | Path, workers: int = 2, progress: bo
 
     from tqdm import tqdm
 
-    with VideoFileSource(video) as source:
-        fps, count = source.fps, source.frame_count
+    with VideoFileSource(video, max_fps=pose_fps) as source:
+        fps, count, step = source.fps, source.frame_count, source.step
     if workers <= 1 or not count or count / fps < PARALLEL_MIN_S:
-        return extract_keypoints(video, progress=progress)
+        return extract_keypoints(video, progress=progress, pose_fps=pose_fps)
     overlap = int(round(OVERLAP_S * fps))
     bounds = np.linspace(0, count, workers + 1).round().astype(int)
     ctx = mp.get_context("spawn")  # MediaPipe's threads do not survive fork
     with ctx.Manager() as manager, ProcessPoolExecutor(workers, mp_context=ctx) as pool:
         frames_done = manager.Queue()
         jobs = [pool.submit(_pose_chunk, str(video), max(0, int(lo) - (overlap if i else 0)),
-                            None if i == workers - 1 else int(hi), overlap if i else 0, frames_done)
+                            None if i == workers - 1 else int(hi), overlap if i else 0, pose_fps, frames_done)
                 for i, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:]))]
-        total = count + overlap * (workers - 1)
+        total = -(-(count + overlap * (workers - 1)) // step)
         with tqdm(total=total, disable=not progress, file=sys.stderr, unit="frame", desc=f"pose x{workers}") as bar:
             while not all(job.done() for job in jobs):
                 try:
@@ -261,29 +266,31 @@ def cache_path(video: Path, cache_dir: Path | None = None) -> Path:
 
 
 def cached_keypoints(video_path: str | Path, cache_dir: str | Path | None = None, progress: bool = True,
-                     workers: int = 1) -> Keypoints:
-    """Keypoints of a video file, computed once and then read from the cache (:func:`cache_path`).
+                     workers: int = 1, pose_fps: float | None = None) -> Keypoints:
+    """Keypoints of a video file (of about ``pose_fps`` frames per second of it; None: every frame), computed
+    once and then read from the cache (:func:`cache_path`).
 
-    The cache is valid while the video's size and mtime and :func:`pose_model_version` are unchanged;
-    otherwise pose runs again and the file is rewritten. The cache holds ``xy``, ``conf``, ``times``
+    The cache is valid while the video's size and mtime, :func:`pose_model_version` and ``pose_fps`` are
+    unchanged; otherwise pose runs again and the file is rewritten. The cache holds ``xy``, ``conf``, ``times``
     (readable with ``Keypoints.load``) plus the key.
     """
     video = Path(video_path)
     if not video.is_file():
         raise UserInputError(f"video file not found: {video}")
     stat = video.stat()
-    key = {"video_size": stat.st_size, "video_mtime_ns": stat.st_mtime_ns, "model_version": pose_model_version()}
+    key = {"video_size": stat.st_size, "video_mtime_ns": stat.st_mtime_ns, "model_version": pose_model_version(),
+           "pose_fps": float(pose_fps or 0.0)}
     path = cache_path(video, cache_dir)
     if path.is_file():
         try:
             with np.load(path, allow_pickle=False) as data:
-                if all(str(data[k]) == str(v) for k, v in key.items()):
+                if all(k in data.files and str(data[k]) == str(v) for k, v in key.items()):
                     log.info("keypoints from cache %s", path)
                     return Keypoints(data["xy"].astype(np.float32), data["conf"].astype(np.float32),
                                      data["times"].astype(np.float64))
         except (OSError, KeyError, ValueError) as exc:
             log.warning("ignoring unreadable keypoint cache %s: %s", path, exc)
-    kp = extract_keypoints_parallel(video, workers, progress=progress)
+    kp = extract_keypoints_parallel(video, workers, progress=progress, pose_fps=pose_fps)
     _write_cache(path, kp, key)
     return kp
 

@@ -30,7 +30,6 @@ import logging
 import queue
 import threading
 import time
-from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -60,8 +59,53 @@ KNOWN_TEMPO_RANGE = 0.04
 STATS_SAMPLES = 4096
 
 
-def _samples() -> deque:
-    return deque(maxlen=STATS_SAMPLES)
+class SampleRing:
+    """The latest ``size`` samples (floats, or tuples of ``width`` floats) in an array allocated up front, so a
+    series costs the same memory in its first minute as after hours. Iterates oldest first; ``np.asarray`` works."""
+
+    def __init__(self, size: int = STATS_SAMPLES, width: int | None = None) -> None:
+        self._data = np.zeros(size if width is None else (size, width))
+        self._count = 0
+
+    def append(self, value) -> None:
+        self._data[self._count % len(self._data)] = value
+        self._count += 1
+
+    def extend(self, values) -> None:
+        for value in values:
+            self.append(value)
+
+    def values(self) -> np.ndarray:
+        """The samples kept, oldest first: (n,) or (n, width)."""
+        if self._count <= len(self._data):
+            return self._data[:self._count].copy()
+        cut = self._count % len(self._data)
+        return np.concatenate([self._data[cut:], self._data[:cut]])
+
+    def tolist(self) -> list:
+        return self.values().tolist()
+
+    def __len__(self) -> int:
+        return min(self._count, len(self._data))
+
+    def __iter__(self):
+        return iter(self.values().tolist() if self._data.ndim == 1 else map(tuple, self.values().tolist()))
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        return self.values() if dtype is None else self.values().astype(dtype)
+
+    def __deepcopy__(self, memo) -> "SampleRing":
+        ring = SampleRing(len(self._data), None if self._data.ndim == 1 else self._data.shape[1])
+        ring._data[:], ring._count = self._data, self._count
+        return ring
+
+
+def _samples() -> SampleRing:
+    return SampleRing()
+
+
+def _sample_pairs() -> SampleRing:
+    return SampleRing(width=2)
 
 
 @dataclass
@@ -87,15 +131,15 @@ class EngineStats:
     bars_late: int = 0
     seen_frames: int = 0
     notes_late: int = 0
-    pose_ms: deque[float] = field(default_factory=_samples)
-    rhythm_ms: deque[float] = field(default_factory=_samples)
-    capture_to_decision_ms: deque[float] = field(default_factory=_samples)
-    accent_capture_to_send_ms: deque[float] = field(default_factory=_samples)
-    accent_times_s: deque[tuple[float, float]] = field(default_factory=_samples)
-    generation_ms: deque[float] = field(default_factory=_samples)
-    bar_s: deque[float] = field(default_factory=_samples)
-    jitter_ms: deque[float] = field(default_factory=_samples)
-    osc_event_ms: deque[float] = field(default_factory=_samples)
+    pose_ms: SampleRing = field(default_factory=_samples)
+    rhythm_ms: SampleRing = field(default_factory=_samples)
+    capture_to_decision_ms: SampleRing = field(default_factory=_samples)
+    accent_capture_to_send_ms: SampleRing = field(default_factory=_samples)
+    accent_times_s: SampleRing = field(default_factory=_sample_pairs)
+    generation_ms: SampleRing = field(default_factory=_samples)
+    bar_s: SampleRing = field(default_factory=_samples)
+    jitter_ms: SampleRing = field(default_factory=_samples)
+    osc_event_ms: SampleRing = field(default_factory=_samples)
 
 
 def thin(notes: list[Note], density: float, rng: np.random.Generator) -> list[Note]:

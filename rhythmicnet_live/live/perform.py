@@ -13,7 +13,6 @@ import os
 import signal
 import sys
 import threading
-from collections import deque
 from dataclasses import asdict
 from pathlib import Path
 
@@ -72,7 +71,9 @@ def perform_from_args(args) -> None:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    fields = {k: (list(v) if isinstance(v, deque) else v) for k, v in asdict(stats).items()}
+    from .engine import SampleRing
+
+    fields = {k: (v.tolist() if isinstance(v, SampleRing) else v) for k, v in asdict(stats).items()}
     summary = ", ".join(f"{k} {v}" for k, v in fields.items() if not isinstance(v, list))
     how = "interrupted" if signal.SIGINT in received else "over"
     print(f"performance {how} ({activation_name} activation): {summary}")

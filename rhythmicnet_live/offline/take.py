@@ -111,7 +111,7 @@ def make_take(video: Path, out_dir: Path, config: Config | None = None, progress
         clock = now
 
     duration = video_duration(video)
-    raw = cached_keypoints(video, progress=progress, workers=pose_workers)
+    raw = cached_keypoints(video, progress=progress, workers=pose_workers, pose_fps=config.analysis.pose_fps)
     lap("pose")
     if not (raw.conf > 0).any():
         raise UserInputError(f"no body found in {video}")
