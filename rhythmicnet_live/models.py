@@ -109,17 +109,20 @@ def _note_provider(name: str, session: ort.InferenceSession) -> None:
 _cpu_fallback_said = False
 
 
-def load_session(name: str, models_dir: Path = MODELS_DIR, threads: int = 1) -> ort.InferenceSession:
-    """An onnxruntime session for manifest model ``name``, checked against the manifest's I/O names."""
+def load_session(name: str, models_dir: Path = MODELS_DIR, threads: int = 1, arena: bool = False
+                 ) -> ort.InferenceSession:
+    """An onnxruntime session for manifest model ``name``, checked against the manifest's I/O names.
+
+    arena: onnxruntime's CPU memory arena and memory pattern, for a model run on inputs of one shape (a streaming
+    step). Off, memory is returned after each run: the generators' inputs change length every bar, and with the
+    arena their memory grew with each new longest input (about 4 MB over 1200 bars), no faster.
+    """
     model = find_model(name, models_dir)
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.log_severity_level = 3
-    # No CPU memory arena and no memory pattern: the generators' inputs change length every bar, and the arena
-    # kept growing with each new longest one (about 4 MB over 1200 bars); without them memory is flat and no slower.
-    options.enable_cpu_mem_arena = False
-    options.enable_mem_pattern = False
+    options.enable_cpu_mem_arena = options.enable_mem_pattern = arena
     wanted = providers()
     if "CUDAExecutionProvider" in wanted:  # a CUDA that cannot load is said once, in one line (_note_provider)
         ort.set_default_logger_severity(4)  # onnxruntime's own multi-line report of it: fatal errors only, from now on

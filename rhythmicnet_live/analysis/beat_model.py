@@ -74,7 +74,7 @@ class ModelActivation:
     """
 
     def __init__(self, chunk: int = 256, threads: int = 1, models_dir: Path = MODELS_DIR):
-        self.session = load_session(MODEL_NAME, models_dir, threads=threads)
+        self.session = load_session(MODEL_NAME, models_dir, threads=threads, arena=True)  # one input shape per step or chunk
         entry = read_manifest(models_dir)["models"][MODEL_NAME]
         shapes = {i["name"]: i["shape"] for i in entry["inputs"]}
         self.delay = int(entry["lookahead_frames"])
