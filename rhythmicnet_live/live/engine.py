@@ -26,6 +26,8 @@ decoder or the transport are queued to the analysis thread, which owns both.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import logging
 import queue
 import threading
@@ -57,6 +59,22 @@ CRASH, SNARE = 49, 38
 KNOWN_TEMPO_RANGE = 0.04
 #: Samples kept per EngineStats series: a ring of the latest ones (percentiles), bounded on a long show.
 STATS_SAMPLES = 4096
+
+
+def _heap_trimmer() -> Callable[[], None]:
+    """A call that gives the C heap's free pages back to the system: glibc's ``malloc_trim(0)``, or nothing where
+    the C library has none (macOS, musl)."""
+    try:
+        trim = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return lambda: None
+    trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
+    return lambda: trim(0)
+
+
+#: Called after each bar is generated: the generators' buffers change size every bar, and the freed ones left the
+#: heap fragmented and growing (+3.4 MB over 400 bars without it, +1.2 with it, nearly all in the first 100).
+trim_heap = _heap_trimmer()
 
 
 class SampleRing:
@@ -300,6 +318,7 @@ class PerformanceEngine:
                 for old in [b for b in self._bars if b < bar - 2]:
                     del self._bars[old]
             self.stats.bars_generated += 1
+            trim_heap()  # after the bar is handed over: its notes never wait for it
 
     def _analysis(self) -> None:
         while True:
