@@ -181,3 +181,17 @@ def test_half_rate_pose_interpolated_follows_the_full_rate_keypoints(tmp_path, m
     print(f"\nhalf-rate error: median {np.median(error):.4f}, p95 {np.percentile(error, 95):.4f} torso lengths; "
           f"motion per frame: median {np.median(step):.4f}, p95 {np.percentile(step, 95):.4f}")
     assert np.median(error) < 1.5 * np.median(step) and np.percentile(error, 95) < np.percentile(step, 95)
+
+
+def test_pose_leaves_out_mediapipe_drawing_helpers_and_matplotlib():
+    """MediaPipe's drawing helpers (which import matplotlib.pyplot, about 1 s) stay unloaded in a process that runs
+    pose; using them says why, in one line."""
+    code = ("import sys, numpy as np; from rhythmicnet_live.input import pose; from rhythmicnet_live.input.capture import Frame\n"
+            "with pose.PoseEstimator() as e: e.estimate(Frame(np.zeros((90, 120, 3), np.uint8), 0.0, 0))\n"
+            "from mediapipe.tasks.python import vision\n"
+            "try:\n    vision.drawing_utils.draw_landmarks\nexcept ImportError as err:\n    print(err)\n"
+            "print('matplotlib' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.splitlines() == [
+        "mediapipe.tasks.python.vision.drawing_utils is not loaded by rhythmicnet_live (import it before the pose "
+        "module imports mediapipe to use it)", "False"]

@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib.abc
+import importlib.util
 import logging
 import os
 import queue
 import sys
+import types
 from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
@@ -77,17 +80,52 @@ def native_stderr_silenced():
         os.close(saved)
 
 
+#: MediaPipe's landmark-drawing helpers: its ``vision`` package imports them, and they import matplotlib.pyplot
+#: (about 1 s, in every process that runs pose). Pose draws nothing with them.
+DRAWING_MODULES = ("mediapipe.tasks.python.vision.drawing_utils", "mediapipe.tasks.python.vision.drawing_styles")
+
+
+class _NotLoaded(types.ModuleType):
+    """Stands in for a module ``import_mediapipe`` leaves unloaded; any use of it says so."""
+
+    def __getattr__(self, attr):
+        if attr.startswith("__"):
+            raise AttributeError(attr)
+        raise ImportError(f"{self.__name__} is not loaded by rhythmicnet_live (import it before the pose module "
+                          "imports mediapipe to use it)")
+
+
+class _LeaveOut(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Imports each of ``DRAWING_MODULES`` as a ``_NotLoaded`` placeholder."""
+
+    def find_spec(self, name, path, target=None):
+        return importlib.util.spec_from_loader(name, self) if name in DRAWING_MODULES else None
+
+    def create_module(self, spec):
+        return _NotLoaded(spec.name)
+
+    def exec_module(self, module) -> None:
+        pass
+
+
 def import_mediapipe():
-    """``import mediapipe``, without its optional audio dependency ``sounddevice``.
+    """``import mediapipe``, without its optional audio dependency ``sounddevice`` and its drawing helpers.
 
     MediaPipe imports ``sounddevice`` for its audio tasks only (and runs without it). ``sounddevice`` starts
     PortAudio at import, which opens a JACK client named "PortAudio" in the performer's JACK graph and aborts the
     whole process at exit (``pa_jack.c`` Terminate assertion, exit status 134) when that JACK server stopped first.
-    Pose needs no audio, so the import is blocked unless something imported ``sounddevice`` already.
+    Pose needs no audio, so the import is blocked unless something imported ``sounddevice`` already; likewise
+    the drawing helpers (``DRAWING_MODULES``) are left out.
     """
-    if "mediapipe" not in sys.modules:
-        sys.modules.setdefault("sounddevice", None)  # a None entry makes "import sounddevice" raise ImportError
-    import mediapipe
+    if "mediapipe" in sys.modules:
+        return sys.modules["mediapipe"]
+    sys.modules.setdefault("sounddevice", None)  # a None entry makes "import sounddevice" raise ImportError
+    finder = _LeaveOut()
+    sys.meta_path.insert(0, finder)
+    try:
+        import mediapipe
+    finally:
+        sys.meta_path.remove(finder)
 
     return mediapipe
 

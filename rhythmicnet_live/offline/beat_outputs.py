@@ -61,14 +61,13 @@ def write_rhythm_midi(analysis: RhythmAnalysis, path: Path) -> None:
 def plot_rhythm(analysis: RhythmAnalysis, path: Path, title: str, notes: list[Note] | None = None) -> None:
     """A PNG of the activation with decoded beats, style energy with hits, and tempo, on one time axis;
     with ``notes`` (steps from the first beat) also a drum roll and a piano roll on the same axis."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib import colormaps
+    from matplotlib.figure import Figure  # no pyplot: no GUI backend, no global figure list, a faster import
 
     rolls = [] if notes is None else [track for track in ("drums", "piano") if any(n.track == track for n in notes)]
     t = analysis.start + np.arange(len(analysis.activation)) / analysis.fps
-    fig, axes = plt.subplots(3 + len(rolls), 1, figsize=(12, 6.5 + 2.2 * len(rolls)), sharex=True, squeeze=False)
+    fig = Figure(figsize=(12, 6.5 + 2.2 * len(rolls)))
+    axes = fig.subplots(3 + len(rolls), 1, sharex=True, squeeze=False)
     axes = axes[:, 0]
     axes[0].plot(t, analysis.activation, color="tab:blue", lw=1, label="beat activation")
     for b in analysis.beats:
@@ -86,7 +85,7 @@ def plot_rhythm(analysis: RhythmAnalysis, path: Path, title: str, notes: list[No
         starts = steps_to_seconds([n.step for n in chosen], analysis.step_times[::STEPS_PER_BEAT])
         ends = steps_to_seconds([n.step + n.duration for n in chosen], analysis.step_times[::STEPS_PER_BEAT])
         pitches = [DRUM_PITCHES.index(n.pitch) if track == "drums" and n.pitch in DRUM_PITCHES else n.pitch for n in chosen]
-        ax.hlines(pitches, starts, ends, colors=[plt.cm.viridis(n.velocity / 127) for n in chosen], lw=4)
+        ax.hlines(pitches, starts, ends, colors=[colormaps["viridis"](n.velocity / 127) for n in chosen], lw=4)
         for b in analysis.beats:
             ax.axvline(b, color="tab:red", lw=0.5, alpha=0.4)
         if track == "drums":
@@ -96,4 +95,3 @@ def plot_rhythm(analysis: RhythmAnalysis, path: Path, title: str, notes: list[No
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=100, format="png")
-    plt.close(fig)
