@@ -1,7 +1,8 @@
 """Soak test of ``perform``: play a looped clip for ``--minutes`` and sample both processes every minute.
 
 Runs ``rhythmicnet-live perform`` on tests/fixtures/jump_8s_480x270.mp4 looped to the length asked (stream copy,
-no re-encoding) with MIDI on a private JACK server (read back by a JACK MIDI input, counted) and OSC notes to
+no re-encoding) with MIDI on a private JACK server (read back by ``jack_midi_dump``, a separate JACK client
+process, and counted) and OSC notes to
 a local counter, and prints one row per ``--interval-s``: RSS of the engine and of the sender process (MB),
 their threads and open file descriptors, frames analysed in the interval (keypoint records in the journal),
 MIDI note-ons and OSC notes received in the interval. At the end: the engine's dropped-frame count (from
@@ -87,6 +88,48 @@ class OscCounter:
         self.sock.close()
 
 
+class MidiDumpCounter:
+    """Note-ons arriving at a ``jack_midi_dump`` process connected to the JACK output port whose name contains
+    ``port``. A reader in a process of its own: an hour of polling rtmidi's JACK input from this process once
+    crashed it (a segfault inside rtmidi), and took the soak down with it."""
+
+    def __init__(self, port: str, folder: Path, client_name: str = "soak-reader", timeout_s: float = 120.0) -> None:
+        self.path = folder / "midi_dump.txt"
+        self._file = open(self.path, "w")
+        self._dump = subprocess.Popen(["jack_midi_dump", client_name], stdout=self._file, stderr=subprocess.DEVNULL,
+                                      start_new_session=True)
+        self._offset, self.note_ons = 0, 0
+        deadline = time.monotonic() + timeout_s
+        while True:
+            ports = subprocess.run(["jack_lsp"], capture_output=True, text=True).stdout.split()
+            sources = [p for p in ports if port in p and not p.startswith(client_name)]
+            if len(sources) == 1 and f"{client_name}:input" in ports:
+                subprocess.run(["jack_connect", sources[0], f"{client_name}:input"], check=True)
+                return
+            if time.monotonic() > deadline:
+                self.close()
+                raise RuntimeError(f"JACK MIDI port {port!r} not found exactly once in {ports}")
+            time.sleep(0.5)
+
+    def count(self) -> int:
+        """All note-ons (velocity > 0) received so far; lines look like ``0: 99 24 64 note on (channel 9): ...``."""
+        with open(self.path) as f:
+            f.seek(self._offset)
+            text = f.read()
+        complete = text.rpartition("\n")[0]
+        self._offset += len(complete.encode()) + (1 if complete else 0)
+        for line in complete.splitlines():
+            fields = line.partition(":")[2].split()
+            if len(fields) >= 3 and fields[0][0] == "9" and int(fields[2], 16) > 0:
+                self.note_ons += 1
+        return self.note_ons
+
+    def close(self) -> None:
+        self._dump.terminate()
+        self._dump.wait(timeout=10)
+        self._file.close()
+
+
 class JournalCounter:
     """Counts keypoint records appended to the journal since the last call (reads only the new bytes)."""
 
@@ -115,7 +158,7 @@ def main() -> None:
 
     import imageio_ffmpeg
 
-    from jack_server import JackMidiRecorder, JackServer
+    from jack_server import JackServer
 
     with tempfile.TemporaryDirectory() as tmp, JackServer(name=f"rhythmicnet-soak-{os.getpid()}"):
         tmp = Path(tmp)
@@ -131,15 +174,11 @@ def main() -> None:
              "--midi-port", port, "--midi-client-name", port, "--osc", f"127.0.0.1:{osc.port}", "--control-port", str(free_port()),
              "--journal-dir", str(tmp / "takes"), "--stats", str(stats_path)],
             stdout=open(tmp / "out.txt", "w"), stderr=open(tmp / "err.txt", "w"), cwd=ROOT)  # files: never a full pipe
-        reader = None
-        deadline = time.monotonic() + 120
-        while reader is None:
-            try:
-                reader = JackMidiRecorder(port, client_name="soak-reader")
-            except Exception:
-                if time.monotonic() > deadline or engine.poll() is not None:
-                    raise SystemExit(f"perform did not open its port: {(tmp / 'err.txt').read_text()[-2000:]}")
-                time.sleep(0.5)
+        try:
+            reader = MidiDumpCounter(port, tmp)
+        except RuntimeError as exc:
+            engine.kill()
+            raise SystemExit(f"perform did not open its port ({exc}): {(tmp / 'err.txt').read_text()[-2000:]}")
         journal = JournalCounter(tmp / "takes")
         sender = sender_pid(engine.pid)
         print(f"soak: {args.minutes:g} min, a row every {args.interval_s:g} s; engine pid {engine.pid}, sender pid {sender}")
@@ -156,8 +195,7 @@ def main() -> None:
                 if engine.poll() is not None:
                     break
                 e, s = proc_status(engine.pid), proc_status(sender)
-                messages = reader.received()
-                ons = sum(m.type == "note_on" and m.velocity > 0 for m in messages)
+                ons = reader.count()
                 row = ((time.monotonic() - start) / 60, e["rss_mb"], s["rss_mb"], e["threads"], s["threads"],
                        e["fds"], s["fds"], journal.new_frames(), ons - midi_seen, osc.notes - osc_seen)
                 midi_seen, osc_seen = ons, osc.notes

@@ -12,16 +12,21 @@ Columns: mir_eval F-measure, CMLt, tempo accuracy (median inter-beat interval wi
 timing offset (median of estimated minus true beat time over beats matched within 150 ms, ms; negative = early)
 and the spread of the per-sequence offsets (median absolute deviation, ms). Beats before ``--skip`` s are ignored.
 The shipped beat model was trained on all AIST++ dancers, so its "general" rows are in-sample (optimistic);
-the kinematic activation learns nothing and is out-of-sample everywhere.
+the kinematic activation learns nothing and is out-of-sample everywhere. ``--cv ROW`` adds the held-out rows:
+each dancer is calibrated on, and decoded by, the cross-validation fold model of ``export.beats.train --rows ROW``
+that never saw that dancer (``runs/beats/cv/ROW_fold*.pt``, exported to ONNX and run by the runtime).
 
     python -m export.beats.evaluate_calibration [--activation model kinematic] [--min-sequences 3]
+    python -m export.beats.evaluate_calibration --activation kinematic --cv ST-GCN+TF+RelAttn+SSM
 """
 
 from __future__ import annotations
 
 import argparse
+import tempfile
 from collections import defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -34,7 +39,7 @@ from rhythmicnet_live.input.keypoints import Keypoints, prepare, resample
 from rhythmicnet_live.models import MODELS_DIR, read_manifest
 
 from .aistpp import SHARED_AISTPP, Sequence, camera_view, load_aistpp
-from .evaluate import score
+from .evaluate import RUNS, score
 
 GAP_S = 1.0
 
@@ -83,10 +88,34 @@ class Row:
 HEADER = f"{'activation | decoder':<34}{'seqs':>6}{'F':>8}{'CMLt':>8}{'tempo':>8}{'offset ms':>12}{'MAD ms':>10}{'refused':>9}"
 
 
-def evaluate(seqs: list[Sequence], base_name: str, min_sequences: int, skip: float, seed: int) -> list[Row]:
+def fold_models(row: str, workdir: Path, folder: Path = RUNS / "cv") -> dict[str, tuple[ModelActivation, str]]:
+    """{dancer: (the runtime activation of the fold model that held that dancer out, its ONNX sha256)} for the
+    folds of ``row`` saved by ``export.beats.train``; each fold is exported (with its parity check) under ``workdir``."""
+    from .export_onnx import export_model, load_checkpoint
+
+    models = {}
+    checkpoints = sorted(folder.glob(f"{row}_fold*.pt"))
+    if not checkpoints:
+        raise SystemExit(f"{row}: no fold models in {folder} (run python -m export.beats.train --rows {row})")
+    for checkpoint in checkpoints:
+        model, saved = load_checkpoint(checkpoint)
+        models_dir = workdir / checkpoint.stem
+        models_dir.mkdir(parents=True)
+        entry = export_model(model, {"evaluation": f"fold model {checkpoint.name}"}, models_dir)
+        activation = ModelActivation(models_dir=models_dir)
+        models.update({dancer: (activation, entry["sha256"]) for dancer in saved["test_dancers"]})
+    return models
+
+
+def evaluate(seqs: list[Sequence], base_name: str, min_sequences: int, skip: float, seed: int,
+             held_out: dict[str, tuple[ModelActivation, str]] | None = None) -> list[Row]:
+    """General and profile rows of ``base_name`` ("model": the shipped beat model, or the fold models of
+    ``held_out`` when given; "kinematic")."""
     base = ModelActivation() if base_name == "model" else KinematicActivation()
     activation_name = MODEL_NAME if base_name == "model" else "kinematic"
     sha = read_manifest(MODELS_DIR)["models"][MODEL_NAME]["sha256"] if base_name == "model" else None
+    if held_out is not None:
+        base_name = "model held out (CV)"
     views = {seq.name + str(i): camera_view(seq, np.random.default_rng(seed + i)) for i, seq in enumerate(seqs)}
     keys = {id(seq): seq.name + str(i) for i, seq in enumerate(seqs)}
     by_dancer: dict[str, list[Sequence]] = defaultdict(list)
@@ -96,6 +125,8 @@ def evaluate(seqs: list[Sequence], base_name: str, min_sequences: int, skip: flo
     for dancer, own in sorted(by_dancer.items()):
         if len(own) < min_sequences:
             continue
+        if held_out is not None:
+            base, sha = held_out[dancer]
         for held in own:
             rest = [s for s in own if s is not held]
             xy = prepare(views[keys[id(held)]], FPS).xy
@@ -120,9 +151,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--min-sequences", type=int, default=3, help="dancers with at least this many sequences")
     parser.add_argument("--skip", type=float, default=1.0, help="ignore beats before this many seconds")
     parser.add_argument("--seed", type=int, default=0, help="seed of the virtual cameras")
+    parser.add_argument("--cv", default=None, metavar="ROW",
+                        help="also the held-out rows: the fold models of this row of export.beats.train")
     args = parser.parse_args(argv)
     seqs = load_aistpp(args.data)
     rows = [row for name in args.activation for row in evaluate(seqs, name, args.min_sequences, args.skip, args.seed)]
+    if args.cv:
+        with tempfile.TemporaryDirectory() as workdir:
+            held_out = fold_models(args.cv, Path(workdir))
+            rows += evaluate(seqs, "model", args.min_sequences, args.skip, args.seed, held_out)
     print(f"AIST++ personal calibration, dancers with >= {args.min_sequences} sequences, leave one sequence out, "
           f"online HMM, beats after {args.skip:g} s")
     print(HEADER)

@@ -118,14 +118,27 @@ def cv_metrics(cv_json: Path, row: str) -> dict:
 
 def export_and_register(model: BeatNet, cv_json: Path, row: str, models_dir: Path = MODELS_DIR) -> dict:
     """Export to ``models_dir/beat_model.onnx``, check parity, register with the cross-validated metrics."""
+    metrics = cv_metrics(cv_json, row)
+    metrics["evaluation"] = json.loads(Path(cv_json).read_text())["title"]
+    return export_model(model, metrics, models_dir)
+
+
+def load_checkpoint(path: Path) -> tuple[BeatNet, dict]:
+    """A model saved by ``export.beats.train`` (final or one cross-validation fold) and the whole saved dict."""
+    saved = torch.load(path, weights_only=False)
+    cfg = BeatNetConfig(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in saved["config"].items()})
+    model = BeatNet(cfg)
+    model.load_state_dict(saved["state"])
+    return model.eval(), saved
+
+
+def export_model(model: BeatNet, metrics: dict, models_dir: Path = MODELS_DIR) -> dict:
+    """Export to ``models_dir/beat_model.onnx``, check parity, register in that folder's manifest with ``metrics``."""
     path = export_onnx(model, Path(models_dir) / f"{MODEL_NAME}.onnx")
     err = parity(model, path)
     if err > 1e-4:
         raise RuntimeError(f"ONNX export differs from PyTorch by {err:.2e}")
     cfg = model.cfg
-    summary = json.loads(Path(cv_json).read_text())
-    metrics = cv_metrics(cv_json, row)
-    metrics["evaluation"] = summary["title"]
     entry = register_model(
         MODEL_NAME, path, version="2.0.0" if cfg.tempo_classes else "1.0.0",
         description=(f"Video2Rhythm beat activation from COCO-17 keypoints at 30 fps: ST-GCN ({len(cfg.channels)} blocks, "
@@ -157,11 +170,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--models-dir", type=Path, default=MODELS_DIR,
                         help="where to write the ONNX file and manifest entry (default: the shipped models_onnx/)")
     args = parser.parse_args(argv)
-    saved = torch.load(args.checkpoint, weights_only=False)
-    cfg = BeatNetConfig(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in saved["config"].items()})
-    model = BeatNet(cfg)
-    model.load_state_dict(saved["state"])
-    cv_json = args.cv_json or args.checkpoint.parent / f"cv_L{cfg.lookahead}.json"
+    model, saved = load_checkpoint(args.checkpoint)
+    cv_json = args.cv_json or args.checkpoint.parent / f"cv_L{model.cfg.lookahead}.json"
     export_and_register(model, cv_json, saved["row"], args.models_dir)
 
 

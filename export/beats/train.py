@@ -300,7 +300,8 @@ def task_file(row: str, fold: int) -> Path:
 
 def fold_job(args: tuple) -> tuple[str, int, dict] | None:
     """Train one row on one fold and save its held-out activations to ``task_file`` (rows ``<row>|<sequence>``;
-    a model with a tempo head also ``<row> tempo|<sequence>``: (T, K)).
+    a model with a tempo head also ``<row> tempo|<sequence>``: (T, K)) and the model beside it (``.pt``: config,
+    weights, the held-out dancers), which ``export.beats.evaluate_calibration --cv`` calibrates.
 
     The full model is also run at every lookahead in ``SWEEP`` (rows ``<FULL> L=<L>``), from the same weights.
     A task another process has claimed (``.claim`` file) is skipped, so several processes can share the work.
@@ -320,6 +321,8 @@ def fold_job(args: tuple) -> tuple[str, int, dict] | None:
     log = RUNS / f"log_{row}_L{cfg.lookahead}_fold{fold}.txt"
     log.unlink(missing_ok=True)
     model, info = train_model(cfg, train, val, settings, seed + fold, log)
+    torch.save({"config": cfg.to_dict(), "row": row, "state": model.state_dict(), "info": info,
+                "test_dancers": list(test_dancers)}, path.with_suffix(".pt"))
     test = [it for it in items if it.seq.dancer in test_dancers]
     predicted = {it.seq.name: predict(model, it.xy) for it in test}
     acts = {row: {name: act for name, (act, _) in predicted.items()}}
