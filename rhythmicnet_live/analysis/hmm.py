@@ -24,8 +24,8 @@ now, so it puts the beat early by about half the peak's width; Viterbi, which se
 says when it was), once the filter has seen the whole activation peak; the predicted next beats
 (``next_beats``, what a live engine schedules notes on) do not wait.
 
-``BeatTracker.process_offline`` runs Viterbi over a whole clip, beat by beat (a block of steps at a time, as long as
-the shortest beat: no step of a block depends on another). ``process_online(a, reset=...)`` runs
+``BeatTracker.process_offline`` runs Viterbi over a whole clip, beat by beat (compiled with numba: O(tempi) per
+step, not O(states)). ``process_online(a, reset=...)`` runs
 forward filtering one frame at a time and returns an ``OnlineBeat``: whether a beat fell since the
 previous frame (and how long ago), the tempo, the phase, the predicted next beat times and a confidence.
 While the activation is missing (no body), beats are not reported and the tempo is held (the pointer
@@ -99,7 +99,8 @@ class TempoTransitionModel:
     a smooth change to a near tempo, or a jump to any tempo at the floor ``tempo_jump``.
 
     The distance in log tempo makes the smooth part a Laplace kernel: Viterbi's maximum over the source tempi is
-    then a distance transform, two running maxima over the tempi (:meth:`best_arrivals`), not a K x K search.
+    then a distance transform, two running maxima over the tempi with ``cost`` (see ``viterbi.beat_viterbi``), not a
+    K x K search.
     """
 
     def __init__(self, space: BeatStateSpace, transition_lambda: float = 100.0, tempo_jump: float = 1e-5):
@@ -111,7 +112,7 @@ class TempoTransitionModel:
         self.log_weight = log_weight
         self.log_normaliser = np.log(np.exp(log_weight).sum(axis=1))  # (K,): log A(j, k) = log_weight - this[j]
         self.tempo_transition = np.exp(log_weight - self.log_normaliser[:, None])
-        self._cost = transition_lambda * log_interval  # the kernel's cost from interval 1 to each tempo's
+        self.cost = transition_lambda * log_interval  # (K,) the kernel's cost from interval 1 to each tempo's
 
     def predict(self, alpha: np.ndarray) -> np.ndarray:
         """A distribution over states (S,) one step later (forward filtering)."""
@@ -120,24 +121,6 @@ class TempoTransitionModel:
         out[1:] = alpha[:-1]
         out[space.first] = alpha[space.last] @ self.tempo_transition
         return out
-
-    def best_arrivals(self, leaving: np.ndarray) -> np.ndarray:
-        """Viterbi at pointer 0: for the log scores ``leaving`` (L, K) of leaving each tempo j at its last pointer,
-        each less ``log_normaliser[j]``, the best score of arriving at each tempo k, ``max_j leaving[:, j] +
-        log_weight[j, k]`` (L, K)."""
-        cost = self._cost
-        faster = np.add(leaving, cost)  # from j <= k (shorter intervals)
-        np.maximum.accumulate(faster, axis=1, out=faster)
-        faster -= cost
-        slower = np.subtract(leaving[:, ::-1], cost[::-1])  # from j >= k, tempi reversed
-        np.maximum.accumulate(slower, axis=1, out=slower)
-        slower = slower[:, ::-1] + cost
-        np.maximum(faster, slower, out=faster)
-        return np.maximum(faster, leaving.max(axis=1, keepdims=True) + self.log_floor, out=faster)
-
-    def best_source(self, leaving: np.ndarray, k: int) -> int:
-        """The tempo j that :meth:`best_arrivals` took for tempo ``k``, given ``leaving`` (K,) of one step."""
-        return int(np.argmax(leaving + self.log_weight[:, k]))
 
 
 class BeatObservationModel:
@@ -160,28 +143,11 @@ class BeatObservationModel:
         half = space.interval / (2 * observation_lambda)
         self.beat_weight = np.where(space.position == 0, np.minimum(2 * half, 1.0),
                                     np.clip(half + 0.5 - from_peak, 0.0, 1.0))
-        # Pointers d and n - d (d >= 1) of a beat weigh 1 for d <= ones, a share ``edge`` for d = ones + 1, then 0.
-        # Runs of consecutive tempi with the same ``ones`` and edge: (first tempo, end tempo, ones, edge weights).
+        # Pointers d and n - d (d >= 1) of a beat of tempo k weigh 1 for d <= ones[k], a share edge[k] for
+        # d = ones[k] + 1, then 0 (what the compiled Viterbi sums with running sums).
         half = space.intervals / (2 * observation_lambda)
-        ones = np.floor(half - 0.5 + 1e-9).astype(int)
-        edge = np.clip(half + 0.5 - (ones + 1), 0.0, 1.0)
-        cut = np.flatnonzero(np.diff(ones)) + 1
-        self._runs = [(int(a), int(b), int(ones[a]), edge[a:b]) for a, b in
-                      zip(np.concatenate([[0], cut]), np.concatenate([cut, [len(ones)]]))]
-
-    def beat_evidence(self, log_ratio: np.ndarray, width: int) -> np.ndarray:
-        """Sum of ``beat_weight x log_ratio`` over pointers 1 .. n_k - 1 of a beat of tempo k that starts at step u,
-        (K, width), for ``log_ratio`` (at least width + max interval steps; pointer p of it is at u + p)."""
-        intervals = self.space.intervals
-        running = np.lib.stride_tricks.sliding_window_view(np.concatenate([[0.0], np.cumsum(log_ratio)]), width)
-        steps = np.lib.stride_tricks.sliding_window_view(log_ratio, width)
-        out = np.empty((len(intervals), width))
-        for a, b, ones, edge in self._runs:  # running[m][u] = sum of log_ratio[u : u + m]
-            first = int(intervals[a])  # pointers n_k - ones .. n_k - 1: rows n_k - ones .. n_k of running, per k
-            out[a:b] = running[ones + 1] - running[1] + running[first:first + b - a] - running[first - ones:first - ones + b - a]
-            if edge.any():
-                out[a:b] += edge[:, None] * (steps[ones + 1] + steps[first - ones - 1:first - ones - 1 + b - a])
-        return out
+        self.ones = np.floor(half - 0.5 + 1e-9).astype(np.int64)
+        self.edge = np.clip(half + 0.5 - (self.ones + 1), 0.0, 1.0)
 
     def _terms(self, activation: float) -> tuple[float, float]:
         """(log P(a | outside the beat region), log P(a | inside) - log P(a | outside))."""
@@ -233,6 +199,17 @@ def tempo_interpolation(tempi: np.ndarray, bins: np.ndarray) -> np.ndarray:
     out[np.arange(len(tempi)), lo] = 1.0 - w
     out[np.arange(len(tempi)), lo + 1] = w
     return out
+
+
+def load_offline_decoder_in_background() -> None:
+    """Import and load the compiled Viterbi (about 1 s: numba and its on-disk cache; about 5 s the first time, when it
+    compiles) in a daemon thread, so that it is ready when a take's pose is done."""
+    import threading
+
+    def load() -> None:
+        BeatTracker(min_bpm=100.0, max_bpm=110.0).viterbi(np.full(8, 0.5))
+
+    threading.Thread(target=load, name="load-viterbi", daemon=True).start()
 
 
 #: Decoder settings of ``BeatTracker.known_tempo``, chosen by 4-fold cross-validation by dancer on AIST++ with the
@@ -335,66 +312,28 @@ class BeatTracker:
     def viterbi(self, steps: np.ndarray, tempo: np.ndarray | None = None) -> np.ndarray:
         """Most likely state sequence (n,) for internal-rate activations ``steps`` (n,) in [0, 1] (NaN = missing),
         with per-frame tempo distributions ``tempo`` (frames, K) applied at the frame steps (every ``upsample``-th).
-
-        Decoded beat by beat: between two beats the pointer only advances, so the best score at pointer 0 of tempo k
-        at step t is ``max_j [best at pointer 0 of tempo j at step t - n_j + that beat's evidence + log A(j, k)]``
-        plus the evidence at t. Every beat interval is at least ``min(intervals)`` steps, so the steps of a block
-        that long depend only on earlier blocks and are decoded together.
+        Decoded beat by beat, O(tempi) per step, by the compiled ``viterbi.beat_viterbi``.
         """
-        space, transition = self.space, self.transition
+        from .viterbi import beat_viterbi  # numba: compiled on first use, cached on disk
+
+        space, transition, observation = self.space, self.transition, self.observation
         steps = np.asarray(steps, np.float64)
         n = len(steps)
         if n == 0:
             return np.zeros(0, np.int64)
-        intervals, weights = space.intervals, self.observation.beat_weight
+        intervals = space.intervals
         num_tempi, pad = len(intervals), int(intervals.max())
-        width = n + 2 * pad  # columns u = step + pad, for steps -pad .. n + pad - 1
-        # Evidence of state s at step t, less a constant per step: weights[s] x log_ratio[t + pad] (0: missing step).
-        log_ratio = np.zeros(width + pad)
+        log_ratio = np.zeros(n + 3 * pad)  # padded step u = step + pad; 0 outside the clip and for missing steps
         valid = np.isfinite(steps)
-        log_ratio[pad:pad + n][valid] = self.observation.log_ratio(steps[valid])
-        # beat[u, k]: evidence of pointers 1 .. n_k - 1 of a beat of tempo k that starts at step u - pad, less the
-        # normaliser of the tempo change at its end.
-        beat = self.observation.beat_evidence(log_ratio, width).T - transition.log_normaliser
-        on_beat = log_ratio[:width, None] * weights[space.first]  # (width, K) evidence of pointer 0
+        log_ratio[pad:pad + n][valid] = observation.log_ratio(steps[valid])
+        prior = np.zeros((0, num_tempi))
         if tempo is not None and self.tempo_map is not None:
-            prior = np.zeros((width, num_tempi))
+            prior = np.zeros((n + 2 * pad, num_tempi))
             prior[pad:pad + n:self.upsample] = self._tempo_log_weight(tempo[:(n - 1) // self.upsample + 1])
-            on_beat += prior
-            cumulative = np.concatenate([np.zeros((1, num_tempi)), np.cumsum(prior, axis=0)])
-            start = np.arange(width)
-            ends = np.minimum(start[:, None] + intervals[None, :], width)
-            beat += np.take_along_axis(cumulative, ends, axis=0) - cumulative[start + 1]
-        # leaving[u, k]: best score at the last pointer of the beat of tempo k that starts at step u - pad (pointer 0
-        # there, then that beat's evidence), less log_normaliser[k]; before step 0 the initial distribution (pointer
-        # p at step 0 is a beat that started at step -p).
-        leaving = np.empty((n + pad, num_tempi))
-        initial = np.log(self._initial()[space.first])
-        leaving[:pad] = initial + beat[:pad]
-        evidence = on_beat + beat
-        leaving[pad] = initial + evidence[pad]
-        source = (pad - intervals) * num_tempi + np.arange(num_tempi)  # + t x K: where tempo j left, for step t
-        flat = leaving.ravel()
-        block = int(intervals.min())
-        sources = source + num_tempi * np.arange(block)[:, None]  # (block, K) for the block's steps from 0
-        for t0 in range(1, n, block):
-            t1 = min(t0 + block, n)
-            arrivals = transition.best_arrivals(flat[sources[:t1 - t0] + num_tempi * t0])
-            np.add(arrivals, evidence[pad + t0:pad + t1], out=leaving[pad + t0:pad + t1])
-        # Pointer p of tempo k at the last step n - 1 is the beat of tempo k that started at n - 1 - p (its evidence
-        # stops at the last step: none comes after it).
-        index = space.tempo_index
-        state = int(np.argmax(leaving[pad + n - 1 - space.position, index] + transition.log_normaliser[index]))
-        k, start = int(index[state]), n - 1 - int(space.position[state])
-        path = np.empty(n, np.int64)
-        end = n
-        while True:
-            lo = max(start, 0)
-            path[lo:end] = space.first[k] + np.arange(lo - start, end - start)
-            if start <= 0:
-                return path
-            end, k = start, transition.best_source(flat[source + num_tempi * start], k)
-            start -= int(intervals[k])
+        return beat_viterbi(log_ratio, n, pad, intervals.astype(np.int64), observation.ones, observation.edge,
+                            observation.beat_weight[space.first], transition.log_normaliser, transition.cost,
+                            transition.log_floor, transition.log_weight, np.log(self._initial()[space.first]),
+                            prior, np.concatenate([np.zeros((1, num_tempi)), np.cumsum(prior, axis=0)]))
 
     def _beat_steps(self, path: np.ndarray) -> np.ndarray:
         """Steps of ``path`` where the pointer is at 0 (the beat)."""

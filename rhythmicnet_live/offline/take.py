@@ -94,6 +94,7 @@ def make_take(video: Path, out_dir: Path, config: Config | None = None, progress
     from .midi_file import write_take_midi
     from ..input.pose import cached_keypoints
     from .render import mux_video, render_wav
+    from ..analysis.hmm import load_offline_decoder_in_background
     from ..analysis.rhythm import RhythmPipeline
 
     video = Path(video)
@@ -111,6 +112,7 @@ def make_take(video: Path, out_dir: Path, config: Config | None = None, progress
         clock = now
 
     duration = video_duration(video)
+    load_offline_decoder_in_background()  # while pose runs
     raw = cached_keypoints(video, progress=progress, workers=pose_workers, pose_fps=config.analysis.pose_fps)
     lap("pose")
     if not (raw.conf > 0).any():
