@@ -169,6 +169,19 @@ def test_tempo_prior_picks_the_metrical_level():
     assert BeatTracker(tempo_bins=bins).process_sequence_online(act, missing)[1][-1].bpm > 0
 
 
+def test_static_tempo_prior_picks_the_metrical_level():
+    """The same 80 / 160 BPM ambiguity, decided by a log-normal tempo prior (``prior_bpm``) offline and online."""
+    n = int(16 * FPS)
+    beats = grid(80.0, 0.2, n / FPS)
+    act = np.maximum(pulse_activation(beats, n), pulse_activation(beats + 0.375, n, peak=0.6))
+    for bpm in (80.0, 160.0):
+        tracker = BeatTracker(prior_bpm=bpm, prior_width=0.2, online_offset_s=0.0)
+        offline, _ = tracker.decode_offline(act)
+        online, reports = tracker.process_sequence_online(act)
+        assert 60.0 / np.median(np.diff(offline)) == pytest.approx(bpm, rel=0.03)
+        assert reports[-1].bpm == pytest.approx(bpm, rel=0.03)
+
+
 def test_flat_activation_favours_no_tempo():
     """A flat activation (a body that moves without accents) carries no tempo evidence: one beat of it has the
     same likelihood at every tempo, so the decoder is not pulled to the top of the range."""
@@ -207,14 +220,16 @@ def stepwise_viterbi(tracker: BeatTracker, steps: np.ndarray, tempo: np.ndarray 
 
 @pytest.mark.parametrize("frames", [1, 7, 64, 400])
 @pytest.mark.parametrize("with_tempo", [False, True])
-def test_fast_viterbi_equals_the_textbook_one(frames, with_tempo):
-    """The beat-by-beat Viterbi (blocks of steps, distance transform over tempi) finds the same path as a plain
-    Viterbi over every state: noisy pulses, a tempo change, a gap without a body, a tempo prior."""
+@pytest.mark.parametrize("prior_bpm", [None, 100.0])
+def test_fast_viterbi_equals_the_textbook_one(frames, with_tempo, prior_bpm):
+    """The compiled beat-by-beat Viterbi (distance transform over tempi) finds the same path as a plain Viterbi
+    over every state: noisy pulses, a tempo change, a gap without a body, a model's tempo distributions, a static
+    tempo prior."""
     rng = np.random.default_rng(frames)
     act = 0.2 * rng.random(frames) + pulse_activation(np.concatenate([grid(84.0, 0.1, 6.0), grid(131.0, 6.3, 14.0)]), frames)
     act[frames // 3:frames // 3 + frames // 8] = np.nan
     bins = np.geomspace(60.0, 180.0, 25)
-    tracker = BeatTracker(tempo_bins=bins, tempo_weight=0.3)
+    tracker = BeatTracker(tempo_bins=bins, tempo_weight=0.3, prior_bpm=prior_bpm, prior_width=0.3)
     tempo = rng.dirichlet(np.ones(len(bins)), size=frames) if with_tempo else None
     steps = tracker.internal_activation(act)
     np.testing.assert_array_equal(tracker.viterbi(steps, tempo), stepwise_viterbi(tracker, steps, tempo))

@@ -96,22 +96,29 @@ class BeatStateSpace:
 class TempoTransitionModel:
     """Pointers advance one step per step; only from the last pointer of a beat may the tempo change, from
     interval n to n' with probability proportional to ``max(exp(-transition_lambda * |log(n'/n)|), tempo_jump)``:
-    a smooth change to a near tempo, or a jump to any tempo at the floor ``tempo_jump``.
+    a smooth change to a near tempo, or a jump to any tempo at the floor ``tempo_jump``; then times ``arrival_weight``
+    (K,) of the new tempo when given (a tempo prior weighing every beat, not normalised: rows of
+    ``tempo_transition`` then sum to less than 1).
 
     The distance in log tempo makes the smooth part a Laplace kernel: Viterbi's maximum over the source tempi is
     then a distance transform, two running maxima over the tempi with ``cost`` (see ``viterbi.beat_viterbi``), not a
-    K x K search.
+    K x K search; ``log_arrival`` is added after it.
     """
 
-    def __init__(self, space: BeatStateSpace, transition_lambda: float = 100.0, tempo_jump: float = 1e-5):
+    def __init__(self, space: BeatStateSpace, transition_lambda: float = 100.0, tempo_jump: float = 1e-5,
+                 arrival_weight: np.ndarray | None = None):
         self.space = space
         log_interval = np.log(space.intervals.astype(np.float64))
         change = -transition_lambda * np.abs(log_interval[None, :] - log_interval[:, None])
         self.log_floor = float(np.log(tempo_jump)) if tempo_jump > 0 else -np.inf
-        log_weight = np.maximum(change, self.log_floor)  # (K, K): row = from tempo
-        self.log_weight = log_weight
-        self.log_normaliser = np.log(np.exp(log_weight).sum(axis=1))  # (K,): log A(j, k) = log_weight - this[j]
-        self.tempo_transition = np.exp(log_weight - self.log_normaliser[:, None])
+        self.log_arrival = (np.zeros(len(space.intervals)) if arrival_weight is None
+                            else np.log(np.asarray(arrival_weight, np.float64)))  # (K,)
+        kernel = np.maximum(change, self.log_floor)  # (K, K): row = from tempo
+        self.log_normaliser = np.log(np.exp(kernel).sum(axis=1))  # (K,): log A(j, k) = log_weight - this[j]
+        # The prior weighs the arrival unnormalised, like an observation of the tempo at every beat: a row-normalised
+        # prior would cancel where the kernel is narrow.
+        self.log_weight = kernel + self.log_arrival
+        self.tempo_transition = np.exp(self.log_weight - self.log_normaliser[:, None])
         self.cost = transition_lambda * log_interval  # (K,) the kernel's cost from interval 1 to each tempo's
 
     def predict(self, alpha: np.ndarray) -> np.ndarray:
@@ -228,7 +235,9 @@ class BeatTracker:
     ``decision_lag_s`` (seconds after a beat at which ``process_online`` reports it, with ``beat_lag`` saying when it was);
     ``min_gap_share`` (online beats at least this share of the current beat interval apart);
     ``num_predictions`` (length of ``next_beats``);
-    ``tempo_bins`` (BPM of a beat model's tempo classes, if it has a tempo head) and ``tempo_weight``.
+    ``tempo_bins`` (BPM of a beat model's tempo classes, if it has a tempo head) and ``tempo_weight``;
+    ``prior_bpm`` and ``prior_width``: a log-normal tempo prior (centre in BPM, width in natural-log units of tempo)
+    that weighs every beat's choice of tempo (None: every tempo alike).
     Defaults are what most test folds chose in cross-validation on AIST++ with the shipped model
     (``python -m export.beats.evaluate --cv v1 --tune``).
     """
@@ -248,13 +257,17 @@ class BeatTracker:
         num_predictions: int = 4,
         tempo_bins: np.ndarray | None = None,
         tempo_weight: float = 0.1,
+        prior_bpm: float | None = None,
+        prior_width: float = 0.4,
     ):
         self.fps, self.upsample = fps, int(upsample)
         self.rate = fps * self.upsample
         self.min_bpm, self.max_bpm = min_bpm, max_bpm
         self.online_offset_s = online_offset_s
         self.space = space = BeatStateSpace(min_bpm, max_bpm, self.rate)
-        self.transition = TempoTransitionModel(space, transition_lambda, tempo_jump)
+        arrival = None if prior_bpm is None else np.exp(
+            -0.5 * (np.log(60.0 * self.rate / space.intervals / prior_bpm) / prior_width) ** 2)
+        self.transition = TempoTransitionModel(space, transition_lambda, tempo_jump, arrival)
         self.observation = BeatObservationModel(space, observation_lambda)
         # The reported online beat: pointer position ``online_offset_s`` after pointer 0, per tempo (mod its interval).
         beat_position = np.round(online_offset_s * self.rate).astype(int) % space.interval
@@ -332,7 +345,7 @@ class BeatTracker:
             prior[pad:pad + n:self.upsample] = self._tempo_log_weight(tempo[:(n - 1) // self.upsample + 1])
         return beat_viterbi(log_ratio, n, pad, intervals.astype(np.int64), observation.ones, observation.edge,
                             observation.beat_weight[space.first], transition.log_normaliser, transition.cost,
-                            transition.log_floor, transition.log_weight, np.log(self._initial()[space.first]),
+                            transition.log_floor, transition.log_arrival, transition.log_weight, np.log(self._initial()[space.first]),
                             prior, np.concatenate([np.zeros((1, num_tempi)), np.cumsum(prior, axis=0)]))
 
     def _beat_steps(self, path: np.ndarray) -> np.ndarray:

@@ -15,13 +15,13 @@ from numba import njit
 
 @njit(cache=True, nogil=True)
 def beat_viterbi(log_ratio, n, pad, intervals, ones, edge, on_weight, log_normaliser, cost, log_floor,
-                 log_weight, initial, prior, prior_cumulative):  # pragma: no cover - compiled
+                 log_arrival, log_weight, initial, prior, prior_cumulative):  # pragma: no cover - compiled
     """Most likely state path (n,) int64.
 
     log_ratio (n + 3 pad,): log P(a | beat) - log P(a | no beat) at padded step u (0 outside the clip and for
     missing steps). intervals, ones (int64, K), edge (K,): a tempo's beat interval (steps) and its observation
     weights (pointers d and n - d weigh 1 for 1 <= d <= ones, ``edge`` for d = ones + 1). on_weight (K,): the
-    weight of pointer 0. log_normaliser, cost (K,), log_floor, log_weight (K, K): ``TempoTransitionModel``.
+    weight of pointer 0. log_normaliser, cost, log_arrival (K,), log_floor, log_weight (K, K): ``TempoTransitionModel``.
     initial (K,): log probability of each tempo's states at step 0. prior (n + 2 pad, K) and prior_cumulative
     (n + 2 pad + 1, K): per-step tempo log weights and their running sum (both with 0 rows: no tempo prior).
     """
@@ -68,7 +68,7 @@ def beat_viterbi(log_ratio, n, pad, intervals, ones, edge, on_weight, log_normal
         running = -np.inf  # from slower tempi (j >= k)
         for k in range(num_tempi - 1, -1, -1):
             running = max(running, scores[k])
-            best = max(arriving[k], running + cost[k], floor)
+            best = max(arriving[k], running + cost[k], floor) + log_arrival[k]
             leaving[u, k] = best + (on_beat(u, k) + beat(u, k))
     # Pointer p of tempo k at the last step is the beat of tempo k that started at n - 1 - p.
     best, k, start = -np.inf, 0, 0
