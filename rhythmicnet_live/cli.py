@@ -174,7 +174,7 @@ def run_beats(args) -> None:
         raise UserInputError(f"no body found in {source_name}")
     kp = prepare(raw, FPS)
     processor, activation_name, min_bpm, max_bpm = config.analysis.activation_processor(config.tempo)
-    analysis = RhythmPipeline(processor, config.tempo.beat_tracker(min_bpm, max_bpm)).process_offline(kp)
+    analysis = RhythmPipeline(processor, config.tempo.beat_tracker(min_bpm, max_bpm, takes=True)).process_offline(kp)
     out = writable_dir(args.out)
     write_beats_json(analysis, out / "beats.json", source_name, activation_name, config.analysis.profile)
     write_rhythm_midi(analysis, out / "rhythm.mid")

@@ -126,14 +126,15 @@ class TempoConfig:
     link: bool = _opt(False, "join the Ableton Link session (the dancer leads; with --tempo-lock, the session)",
                       flag="--link")
 
-    def beat_tracker(self, min_bpm: float, max_bpm: float):
+    def beat_tracker(self, min_bpm: float, max_bpm: float, takes: bool = False):
         """The beat decoder: :meth:`BeatTracker.known_tempo` (its cross-validated settings) when ``bpm`` is known,
-        else one searching ``min_bpm`` .. ``max_bpm`` (BPM)."""
+        else one searching ``min_bpm`` .. ``max_bpm`` (BPM); ``takes``: for whole clips (:meth:`BeatTracker.for_takes`,
+        with its tempo prior)."""
         from .analysis.hmm import BeatTracker
 
         if self.bpm is not None:
             return BeatTracker.known_tempo(self.bpm, tolerance=proto.KNOWN_TEMPO_TOLERANCE)
-        return BeatTracker(min_bpm, max_bpm)
+        return BeatTracker.for_takes(min_bpm, max_bpm) if takes else BeatTracker(min_bpm, max_bpm)
 
     @property
     def search_range(self) -> tuple[float, float]:

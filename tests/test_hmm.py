@@ -233,3 +233,20 @@ def test_fast_viterbi_equals_the_textbook_one(frames, with_tempo, prior_bpm):
     tempo = rng.dirichlet(np.ones(len(bins)), size=frames) if with_tempo else None
     steps = tracker.internal_activation(act)
     np.testing.assert_array_equal(tracker.viterbi(steps, tempo), stepwise_viterbi(tracker, steps, tempo))
+
+
+def test_take_tracker_has_the_cross_validated_prior_inside_its_range():
+    """Takes decode with ``TAKE_SETTINGS``' tempo prior; a range that excludes its centre moves the centre to the
+    nearest end, so the prior never pushes outside what the user asked for."""
+    from rhythmicnet_live.analysis.hmm import TAKE_SETTINGS
+    from rhythmicnet_live.config import Config
+
+    def prior_centre(tracker: BeatTracker) -> float:
+        return float(60.0 * tracker.rate / tracker.space.intervals[np.argmax(tracker.transition.log_arrival)])
+
+    assert prior_centre(BeatTracker.for_takes()) == pytest.approx(TAKE_SETTINGS["prior_bpm"], rel=0.02)
+    assert prior_centre(BeatTracker.for_takes(60.0, 100.0)) == pytest.approx(100.0, rel=0.02)
+    assert not BeatTracker().transition.log_arrival.any()  # online: no prior
+    tempo = Config().tempo
+    assert tempo.beat_tracker(60.0, 180.0, takes=True).transition.log_arrival.any()
+    assert not tempo.beat_tracker(60.0, 180.0).transition.log_arrival.any()

@@ -21,9 +21,10 @@ confusion of the decoded tempo (right, double, half, 3/2, 2/3, other) and F / T4
 tempo band and keypoint source.
 
 Decoder settings (``--tune``): for each test fold, the grid point (``GRID``; ``KNOWN_GRID`` for the
-known-tempo rows) with the best mean online F on the other folds' sequences, then the online offset that
-centres those folds' online beats when the tempo is right (decoded with the true tempo given); the test
-fold never chooses anything.
+known-tempo rows) with the best mean online F on the other folds' sequences, then the tempo prior (``PRIORS``)
+with those settings, then the online offset that centres those folds' online beats when the tempo is right
+(decoded with the true tempo given); the offline decoder's transition_lambda and prior (``OFFLINE_GRID`` x
+``PRIORS``) by the best mean offline F on the same folds. The test fold never chooses anything.
 
     python -m export.beats.evaluate [--cv v1 v2] [--tune] [--no-madmom] [--shipped]
 """
@@ -61,6 +62,10 @@ FINE_UPSAMPLE = 3
 TEMPO_GRID = {"tempo_weight": (0.03, 0.1, 0.3)}  # added for a model with a tempo head
 KNOWN_GRID = {"transition_lambda": (100.0, 300.0, 1000.0), "observation_lambda": (8.0, 16.0),
               "decision_lag_s": (0.0, 0.1, 0.2)}  # known tempo
+#: Log-normal tempo priors (``BeatTracker`` prior_bpm, prior_width) searched by ``--tune`` after ``GRID``: for the
+#: online decoder with its chosen settings, and for the offline one (with the transition_lambda of ``OFFLINE_GRID``).
+PRIORS = ((None, None),) + tuple((bpm, width) for bpm in (95.0, 110.0, 125.0, 140.0, 155.0) for width in (0.2, 0.3, 0.5))
+OFFLINE_GRID = {"transition_lambda": (30.0, 100.0, 300.0)}
 
 def kinematic_activation(seq: Sequence, xy: np.ndarray) -> np.ndarray:
     return KinematicActivation().process_offline(xy)
@@ -183,24 +188,25 @@ def hmm_decoders(settings: Callable[[EvalItem], dict], min_bpm: float, max_bpm: 
     """This project's HMM offline and online, searching the tempo range (with the model's tempo prior when it
     has one) or given the true tempo +-4%.
 
-    ``settings(item)``: {"search": BeatTracker kwargs, "known": BeatTracker.known_tempo kwargs} for that item
-    (per test fold when tuned).
+    ``settings(item)``: {"search": BeatTracker kwargs (online), "offline": the same for Viterbi (``search`` when
+    absent), "known": BeatTracker.known_tempo kwargs} for that item (per test fold when tuned).
     """
     cache: dict = {}
 
-    def tracker(item: EvalItem, known: bool) -> BeatTracker:
-        kw = settings(item)["known" if known else "search"]
-        key = (json.dumps(kw, sort_keys=True), item.seq.bpm if known else None)
+    def tracker(item: EvalItem, kind: str) -> BeatTracker:
+        chosen = settings(item)
+        kw = chosen.get(kind, chosen["search"])
+        key = (kind == "known", json.dumps(kw, sort_keys=True), item.seq.bpm if kind == "known" else None)
         if key not in cache:
-            cache[key] = (BeatTracker.known_tempo(item.seq.bpm, **kw) if known
+            cache[key] = (BeatTracker.known_tempo(item.seq.bpm, **kw) if kind == "known"
                           else BeatTracker(min_bpm, max_bpm, tempo_bins=tempo_bins, **kw))
         return cache[key]
 
     return {
-        "HMM offline": lambda act, tempo, it: tracker(it, False).process_offline(act, tempo),
-        "HMM online": lambda act, tempo, it: tracker(it, False).process_sequence_online(act, tempo)[0],
-        "HMM known tempo offline": lambda act, tempo, it: tracker(it, True).process_offline(act),
-        "HMM known tempo online": lambda act, tempo, it: tracker(it, True).process_sequence_online(act)[0],
+        "HMM offline": lambda act, tempo, it: tracker(it, "offline").process_offline(act, tempo),
+        "HMM online": lambda act, tempo, it: tracker(it, "search").process_sequence_online(act, tempo)[0],
+        "HMM known tempo offline": lambda act, tempo, it: tracker(it, "known").process_offline(act),
+        "HMM known tempo online": lambda act, tempo, it: tracker(it, "known").process_sequence_online(act)[0],
     }
 
 
@@ -240,11 +246,20 @@ def chance_row(items: list[EvalItem], skip: float, seed: int) -> Row:
     return row
 
 
+def searcher_kwargs(kw: dict) -> dict:
+    """``BeatTracker`` keyword arguments for tuned settings (a "prior" (bpm, width) as prior_bpm and prior_width)."""
+    kw = dict(kw)
+    bpm, width = kw.pop("prior", (None, None))
+    return kw if bpm is None else dict(kw, prior_bpm=bpm, prior_width=width)
+
+
 def tune_settings(acts: Activations, items: list[EvalItem], folds: list[list[str]], min_bpm: float,
                   max_bpm: float, skip: float) -> dict[int, dict[str, dict]]:
     """Decoder settings per test fold, chosen on the other folds only (see the module docstring):
-    {fold: {"search": BeatTracker kwargs, "known": BeatTracker.known_tempo kwargs}}."""
-    def online_scores(grid: dict, tracker: Callable[[dict, EvalItem], BeatTracker], with_tempo: bool) -> dict:
+    {fold: {"search": BeatTracker kwargs (online), "offline": the same for Viterbi, "known": BeatTracker.known_tempo
+    kwargs}}."""
+    def scores(grid: dict, tracker: Callable[[dict, EvalItem], BeatTracker], with_tempo: bool,
+               online: bool = True) -> dict:
         out = {}
         for values in itertools.product(*grid.values()):
             kw, cache = dict(zip(grid, values)), {}
@@ -252,12 +267,25 @@ def tune_settings(acts: Activations, items: list[EvalItem], folds: list[list[str
             for i, (a, it) in enumerate(zip(acts.beat, items)):
                 tr = cache.setdefault(it.seq.bpm, tracker(kw, it))
                 tempo = acts.tempo[i] if with_tempo and acts.tempo is not None else None
-                out[values].append(score(it.beats, tr.process_sequence_online(a, tempo)[0], it.seq.bpm, skip))
+                beats = tr.process_sequence_online(a, tempo)[0] if online else tr.process_offline(a, tempo)
+                out[values].append(score(it.beats, beats, it.seq.bpm, skip))
         return out
 
+    def best(results: dict, grid: dict, train: list[int]) -> dict:
+        return dict(zip(grid, max(results, key=lambda v: np.mean([results[v][i]["F"] for i in train]))))
+
+    def with_prior(grid: dict) -> dict:
+        return {"prior": PRIORS, **grid}
+
+    def searcher(kw: dict, it: EvalItem) -> BeatTracker:
+        return BeatTracker(min_bpm, max_bpm, tempo_bins=acts.bins, **searcher_kwargs(kw))
+
     search_grid = dict(GRID, **(TEMPO_GRID if acts.tempo is not None else {}))
-    search = online_scores(search_grid, lambda kw, it: BeatTracker(min_bpm, max_bpm, tempo_bins=acts.bins, **kw), True)
-    known = online_scores(KNOWN_GRID, lambda kw, it: BeatTracker.known_tempo(it.seq.bpm, **kw), False)
+    search = scores(search_grid, searcher, True)
+    known = scores(KNOWN_GRID, lambda kw, it: BeatTracker.known_tempo(it.seq.bpm, **kw), False)
+    offline_grid = with_prior(OFFLINE_GRID)
+    offline = scores(offline_grid, searcher, True, online=False)
+    priors: dict = {}  # the online priors, given the settings chosen without one
     offsets: dict = {}  # settings -> per item median offset (ms) of its online beats with the true tempo given
 
     def offset_for(kw: dict, train: list[int]) -> float:
@@ -271,10 +299,17 @@ def tune_settings(acts: Activations, items: list[EvalItem], folds: list[list[str
     chosen = {}
     for f, test in enumerate(folds):
         train = [i for i, it in enumerate(items) if it.seq.dancer not in test]
-        best_search = dict(zip(search_grid, max(search, key=lambda v: np.mean([search[v][i]["F"] for i in train]))))
-        best_known = dict(zip(KNOWN_GRID, max(known, key=lambda v: np.mean([known[v][i]["F"] for i in train]))))
+        best_search = best(search, search_grid, train)
+        best_known = best(known, KNOWN_GRID, train)
+        best_offline = best(offline, offline_grid, train)
+        key = json.dumps(best_search, sort_keys=True)
+        if key not in priors:
+            grid = with_prior({k: (v,) for k, v in best_search.items()})
+            priors[key] = (grid, scores(grid, searcher, True))
+        best_search = best(priors[key][1], priors[key][0], train)
         lag = {"decision_lag_s": best_search["decision_lag_s"]}
-        chosen[f] = {"search": dict(best_search, online_offset_s=offset_for(lag, train)),
+        chosen[f] = {"search": searcher_kwargs(dict(best_search, online_offset_s=offset_for(lag, train))),
+                     "offline": searcher_kwargs(best_offline),
                      "known": dict(best_known, online_offset_s=offset_for(best_known, train))}
     return chosen
 

@@ -118,7 +118,7 @@ def make_take(video: Path, out_dir: Path, config: Config | None = None, progress
     if not (raw.conf > 0).any():
         raise UserInputError(f"no body found in {video}")
     processor, activation_name, min_bpm, max_bpm = config.analysis.activation_processor(config.tempo)
-    analysis = RhythmPipeline(processor, config.tempo.beat_tracker(min_bpm, max_bpm)).process_offline(prepare(raw, FPS))
+    analysis = RhythmPipeline(processor, config.tempo.beat_tracker(min_bpm, max_bpm, takes=True)).process_offline(prepare(raw, FPS))
     if analysis.num_bars < 1:
         raise UserInputError(f"found too few beats in {video} for a bar of music ({len(analysis.beats)} beats)")
     lap("rhythm")
