@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -68,6 +68,7 @@ class Row:
     offsets: list[float] = field(default_factory=list)  # per sequence: median signed error (s)
     errors: list[np.ndarray] = field(default_factory=list)
     refused: int = 0
+    reasons: Counter = field(default_factory=Counter)  # why sessions were refused (the error up to its figures)
 
     def add(self, seq: Sequence, beats: np.ndarray, skip: float) -> None:
         self.scores.append(score(seq.beats, beats, seq.bpm, skip))
@@ -135,8 +136,9 @@ def evaluate(seqs: list[Sequence], base_name: str, min_sequences: int, skip: flo
             session = joined_session([views[keys[id(s)]] for s in rest], rest)
             try:
                 profile = fit_profile(dancer, session, base, activation_name, sha)
-            except UserInputError:
+            except UserInputError as exc:
                 calibrated.refused += 1
+                calibrated.reasons[str(exc).split(" (")[0]] += 1
                 calibrated.add(held, plain, skip)
                 continue
             beats = decode_online(CalibratedActivation(base, profile).process_offline(xy), profile.min_bpm, profile.max_bpm)
@@ -166,6 +168,9 @@ def main(argv: list[str] | None = None) -> None:
     print("-" * len(HEADER))
     for row in rows:
         print(row.line())
+    for row in rows:
+        if row.reasons:
+            print(f"{row.name}: refused " + ", ".join(f"{n} x {reason}" for reason, n in row.reasons.most_common()))
 
 
 if __name__ == "__main__":

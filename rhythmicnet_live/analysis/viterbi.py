@@ -13,8 +13,7 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=True, nogil=True)
-def beat_viterbi(log_ratio, n, pad, intervals, ones, edge, on_weight, log_normaliser, cost, log_floor,
+def _beat_viterbi(log_ratio, n, pad, intervals, ones, edge, on_weight, log_normaliser, cost, log_floor,
                  log_arrival, log_weight, initial, prior, prior_cumulative):  # pragma: no cover - compiled
     """Most likely state path (n,) int64.
 
@@ -95,3 +94,9 @@ def beat_viterbi(log_ratio, n, pad, intervals, ones, edge, on_weight, log_normal
                 best, source = score, j
         k = source
         start -= intervals[k]
+
+
+try:
+    beat_viterbi = njit(cache=True, nogil=True)(_beat_viterbi)
+except RuntimeError:  # numba found no writable cache folder: compile in memory on each start instead
+    beat_viterbi = njit(nogil=True)(_beat_viterbi)
