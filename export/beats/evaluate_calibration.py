@@ -18,6 +18,7 @@ that never saw that dancer (``runs/beats/cv/ROW_fold*.pt``, exported to ONNX and
 
     python -m export.beats.evaluate_calibration [--activation model kinematic] [--min-sequences 3]
     python -m export.beats.evaluate_calibration --activation kinematic --cv ST-GCN+TF+RelAttn+SSM
+    python -m export.beats.evaluate_calibration --refusals     # the locking check as a detector
 """
 
 from __future__ import annotations
@@ -146,6 +147,39 @@ def evaluate(seqs: list[Sequence], base_name: str, min_sequences: int, skip: flo
     return [general, calibrated]
 
 
+def refusal_rates(seqs: list[Sequence], min_sequences: int, seed: int,
+                  ratios: tuple[float, ...] = (1.0, 1.1, 1.25, 1.5)) -> str:
+    """The "movement does not follow the click" check as a detector, on the leave-one-out sessions of ``evaluate``
+    (kinematic base): how many sessions each ``MIN_LOCKING_RATIO`` candidate refuses with the true clicks (wrongly)
+    and with clicks 20% faster or slower than the music (rightly)."""
+    from rhythmicnet_live.analysis.profile import WRONG_RATES, movement_locking, prepare_session
+
+    views = {id(seq): camera_view(seq, np.random.default_rng(seed + i)) for i, seq in enumerate(seqs)}
+    by_dancer: dict[str, list[Sequence]] = defaultdict(list)
+    for seq in seqs:
+        by_dancer[seq.dancer].append(seq)
+    scales = {"true clicks (refusal is wrong)": 1.0, "clicks x1.2 (refusal is right)": 1.2,
+              "clicks x1/1.2 (refusal is right)": 1 / 1.2}
+    found: dict[str, list[float]] = defaultdict(list)  # click tempo's phase consistency / the best wrong tempo's
+    base = KinematicActivation()
+    for own in (own for _, own in sorted(by_dancer.items()) if len(own) >= min_sequences):
+        for held in own:
+            rest = [s for s in own if s is not held]
+            session = joined_session([views[id(s)] for s in rest], rest)
+            for name, scale in scales.items():
+                clicks = []  # each segment's clicks from its first one, intervals scaled
+                for start, end, _ in session.segments:
+                    c = session.clicks[(session.clicks >= start) & (session.clicks < end)]
+                    clicks.append(c[:1] + (c - c[:1]) * scale)
+                prepared = prepare_session(Session(session.keypoints, np.concatenate(clicks), session.segments), base)
+                wrong = max(movement_locking(prepared, rate).z for rate in WRONG_RATES)
+                found[name].append(movement_locking(prepared).z / max(wrong, 1e-9))
+    lines = [f"{'sessions refused at MIN_LOCKING_RATIO':<36}" + "".join(f"{r:>8g}" for r in ratios)]
+    for name, values in found.items():
+        lines.append(f"{name:<36}" + "".join(f"{int(np.sum(np.asarray(values) < r)):>5}/{len(values):<2}" for r in ratios))
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", default=str(SHARED_AISTPP), help="AIST++ folder (shared subset or official layout)")
@@ -155,8 +189,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the virtual cameras")
     parser.add_argument("--cv", default=None, metavar="ROW",
                         help="also the held-out rows: the fold models of this row of export.beats.train")
+    parser.add_argument("--refusals", action="store_true",
+                        help="only the table of sessions the locking check refuses, per threshold, with the true clicks "
+                             "and with clicks at a wrong tempo")
     args = parser.parse_args(argv)
     seqs = load_aistpp(args.data)
+    if args.refusals:
+        print(refusal_rates(seqs, args.min_sequences, args.seed))
+        return
     rows = [row for name in args.activation for row in evaluate(seqs, name, args.min_sequences, args.skip, args.seed)]
     if args.cv:
         with tempfile.TemporaryDirectory() as workdir:
