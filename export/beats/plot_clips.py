@@ -76,11 +76,10 @@ def plot_clip(name: str, kp: Keypoints, path: Path, models_dir: Path = MODELS_DI
     xy = prepared.xy
     t = np.arange(len(xy)) / FPS
     model = ModelActivation(models_dir=models_dir)
-    tracker = BeatTracker(tempo_bins=model.tempo_bins)
     act, tempo = model.process_offline(xy, with_tempo=True)
     kin = KinematicActivation().process_offline(xy)
-    offline, tempo_path = tracker.decode_offline(act, tempo)
-    online, reports = tracker.process_sequence_online(act, tempo)
+    offline, tempo_path = BeatTracker.for_takes(tempo_bins=model.tempo_bins).decode_offline(act, tempo)  # as take
+    online, reports = BeatTracker(tempo_bins=model.tempo_bins).process_sequence_online(act, tempo)  # as perform
     bpm_off = 60.0 / np.median(np.diff(offline)) if len(offline) > 2 else float("nan")
     bpm_on = 60.0 / np.median(np.diff(online)) if len(online) > 2 else float("nan")
 
