@@ -90,6 +90,14 @@ class Row:
 HEADER = f"{'activation | decoder':<34}{'seqs':>6}{'F':>8}{'CMLt':>8}{'tempo':>8}{'offset ms':>12}{'MAD ms':>10}{'refused':>9}"
 
 
+def dancers(seqs: list[Sequence], min_sequences: int) -> list[tuple[str, list[Sequence]]]:
+    """(dancer, their sequences) for the dancers with at least ``min_sequences`` sequences, by name."""
+    own: dict[str, list[Sequence]] = defaultdict(list)
+    for seq in seqs:
+        own[seq.dancer].append(seq)
+    return [(dancer, s) for dancer, s in sorted(own.items()) if len(s) >= min_sequences]
+
+
 def fold_models(row: str, workdir: Path, folder: Path = RUNS / "cv") -> dict[str, tuple[ModelActivation, str]]:
     """{dancer: (the runtime activation of the fold model that held that dancer out, its ONNX sha256)} for the
     folds of ``row`` saved by ``export.beats.train``; each fold is exported (with its parity check) under ``workdir``."""
@@ -120,13 +128,8 @@ def evaluate(seqs: list[Sequence], base_name: str, min_sequences: int, skip: flo
         base_name = "model held out (CV)"
     views = {seq.name + str(i): camera_view(seq, np.random.default_rng(seed + i)) for i, seq in enumerate(seqs)}
     keys = {id(seq): seq.name + str(i) for i, seq in enumerate(seqs)}
-    by_dancer: dict[str, list[Sequence]] = defaultdict(list)
-    for seq in seqs:
-        by_dancer[seq.dancer].append(seq)
     general, calibrated = Row(f"{base_name} | general 60-180"), Row(f"{base_name} | profile (LOO per dancer)")
-    for dancer, own in sorted(by_dancer.items()):
-        if len(own) < min_sequences:
-            continue
+    for dancer, own in dancers(seqs, min_sequences):
         if held_out is not None:
             base, sha = held_out[dancer]
         for held in own:
@@ -155,14 +158,11 @@ def refusal_rates(seqs: list[Sequence], min_sequences: int, seed: int,
     from rhythmicnet_live.analysis.profile import WRONG_RATES, movement_locking, prepare_session
 
     views = {id(seq): camera_view(seq, np.random.default_rng(seed + i)) for i, seq in enumerate(seqs)}
-    by_dancer: dict[str, list[Sequence]] = defaultdict(list)
-    for seq in seqs:
-        by_dancer[seq.dancer].append(seq)
     scales = {"true clicks (refusal is wrong)": 1.0, "clicks x1.2 (refusal is right)": 1.2,
               "clicks x1/1.2 (refusal is right)": 1 / 1.2}
     found: dict[str, list[float]] = defaultdict(list)  # click tempo's phase consistency / the best wrong tempo's
     base = KinematicActivation()
-    for own in (own for _, own in sorted(by_dancer.items()) if len(own) >= min_sequences):
+    for _, own in dancers(seqs, min_sequences):
         for held in own:
             rest = [s for s in own if s is not held]
             session = joined_session([views[id(s)] for s in rest], rest)
