@@ -250,3 +250,32 @@ def test_take_tracker_has_the_cross_validated_prior_inside_its_range():
     tempo = Config().tempo
     assert tempo.beat_tracker(60.0, 180.0, takes=True).transition.log_arrival.any()
     assert not tempo.beat_tracker(60.0, 180.0).transition.log_arrival.any()
+
+
+def test_viterbi_compiles_in_memory_without_a_cache_folder(monkeypatch):
+    """Where numba finds no writable cache folder (``njit(cache=True)`` raises RuntimeError), the decoder still
+    loads, compiled in memory, and decodes the same path."""
+    import importlib
+
+    import numba
+
+    from rhythmicnet_live.analysis import viterbi
+
+    real_njit = numba.njit
+
+    def njit_without_cache(*args, **kwargs):
+        if kwargs.get("cache"):
+            raise RuntimeError("cannot cache function: no locator available")
+        return real_njit(*args, **kwargs)
+
+    act = 0.2 * np.random.default_rng(3).random(200) + pulse_activation(grid(97.0, 0.1, 7.0), 200)
+    tracker = BeatTracker()
+    expected = tracker.process_offline(act)
+    monkeypatch.setattr(numba, "njit", njit_without_cache)
+    try:
+        importlib.reload(viterbi)
+        assert type(viterbi.beat_viterbi._cache).__name__ == "NullCache"  # the fallback, compiled in memory
+        np.testing.assert_array_equal(tracker.process_offline(act), expected)
+    finally:
+        monkeypatch.undo()
+        importlib.reload(viterbi)
