@@ -307,8 +307,12 @@ class BeatTracker:
     @classmethod
     def for_takes(cls, min_bpm: float = 60.0, max_bpm: float = 180.0, **kwargs) -> "BeatTracker":
         """A tracker for whole clips (``process_offline``) searching ``min_bpm`` .. ``max_bpm`` with ``TAKE_SETTINGS``
-        (the prior's centre moved into the range when outside it) unless ``kwargs`` say otherwise."""
-        settings = dict(TAKE_SETTINGS, prior_bpm=min(max(TAKE_SETTINGS["prior_bpm"], min_bpm), max_bpm))
+        unless ``kwargs`` say otherwise. A range without the prior's centre is what the user knows of the tempo: the
+        prior is then centred on the range (geometric mean), not pushed to its end."""
+        centre = TAKE_SETTINGS["prior_bpm"]
+        if not min_bpm <= centre <= max_bpm:
+            centre = float(np.sqrt(min_bpm * max_bpm))
+        settings = dict(TAKE_SETTINGS, prior_bpm=centre)
         return cls(min_bpm=min_bpm, max_bpm=max_bpm, **{**settings, **kwargs})
 
     # ---- model pieces -------------------------------------------------------------------------
