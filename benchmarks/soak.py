@@ -93,7 +93,8 @@ class MidiDumpCounter:
     ``port``. A reader in a process of its own: an hour of polling rtmidi's JACK input from this process once
     crashed it (a segfault inside rtmidi), and took the soak down with it."""
 
-    def __init__(self, port: str, folder: Path, client_name: str = "soak-reader", timeout_s: float = 120.0) -> None:
+    def __init__(self, port: str, folder: Path, alive, client_name: str = "soak-reader", timeout_s: float = 120.0) -> None:
+        """``alive()``: whether the port's owner still runs (waiting for its port stops when it does not)."""
         self.path = folder / "midi_dump.txt"
         self._file = open(self.path, "w")
         self._dump = subprocess.Popen(["jack_midi_dump", client_name], stdout=self._file, stderr=subprocess.DEVNULL,
@@ -106,7 +107,7 @@ class MidiDumpCounter:
             if len(sources) == 1 and f"{client_name}:input" in ports:
                 subprocess.run(["jack_connect", sources[0], f"{client_name}:input"], check=True)
                 return
-            if time.monotonic() > deadline:
+            if time.monotonic() > deadline or not alive():
                 self.close()
                 raise RuntimeError(f"JACK MIDI port {port!r} not found exactly once in {ports}")
             time.sleep(0.5)
@@ -175,7 +176,7 @@ def main() -> None:
              "--journal-dir", str(tmp / "takes"), "--stats", str(stats_path)],
             stdout=open(tmp / "out.txt", "w"), stderr=open(tmp / "err.txt", "w"), cwd=ROOT)  # files: never a full pipe
         try:
-            reader = MidiDumpCounter(port, tmp)
+            reader = MidiDumpCounter(port, tmp, alive=lambda: engine.poll() is None)
         except RuntimeError as exc:
             engine.kill()
             raise SystemExit(f"perform did not open its port ({exc}): {(tmp / 'err.txt').read_text()[-2000:]}")

@@ -90,6 +90,11 @@ class Row:
 HEADER = f"{'activation | decoder':<34}{'seqs':>6}{'F':>8}{'CMLt':>8}{'tempo':>8}{'offset ms':>12}{'MAD ms':>10}{'refused':>9}"
 
 
+def camera_views(seqs: list[Sequence], seed: int) -> dict[int, Keypoints]:
+    """Each sequence through its seeded virtual camera, by ``id`` of the sequence."""
+    return {id(seq): camera_view(seq, np.random.default_rng(seed + i)) for i, seq in enumerate(seqs)}
+
+
 def dancers(seqs: list[Sequence], min_sequences: int) -> list[tuple[str, list[Sequence]]]:
     """(dancer, their sequences) for the dancers with at least ``min_sequences`` sequences, by name."""
     own: dict[str, list[Sequence]] = defaultdict(list)
@@ -126,18 +131,17 @@ def evaluate(seqs: list[Sequence], base_name: str, min_sequences: int, skip: flo
     sha = read_manifest(MODELS_DIR)["models"][MODEL_NAME]["sha256"] if base_name == "model" else None
     if held_out is not None:
         base_name = "model held out (CV)"
-    views = {seq.name + str(i): camera_view(seq, np.random.default_rng(seed + i)) for i, seq in enumerate(seqs)}
-    keys = {id(seq): seq.name + str(i) for i, seq in enumerate(seqs)}
+    views = camera_views(seqs, seed)
     general, calibrated = Row(f"{base_name} | general 60-180"), Row(f"{base_name} | profile (LOO per dancer)")
     for dancer, own in dancers(seqs, min_sequences):
         if held_out is not None:
             base, sha = held_out[dancer]
         for held in own:
             rest = [s for s in own if s is not held]
-            xy = prepare(views[keys[id(held)]], FPS).xy
+            xy = prepare(views[id(held)], FPS).xy
             plain = decode_online(base.process_offline(xy), 60.0, 180.0)
             general.add(held, plain, skip)
-            session = joined_session([views[keys[id(s)]] for s in rest], rest)
+            session = joined_session([views[id(s)] for s in rest], rest)
             try:
                 profile = fit_profile(dancer, session, base, activation_name, sha)
             except UserInputError as exc:
@@ -155,9 +159,9 @@ def refusal_rates(seqs: list[Sequence], min_sequences: int, seed: int,
     """The "movement does not follow the click" check as a detector, on the leave-one-out sessions of ``evaluate``
     (kinematic base): how many sessions each ``MIN_LOCKING_RATIO`` candidate refuses with the true clicks (wrongly)
     and with clicks 20% faster or slower than the music (rightly)."""
-    from rhythmicnet_live.analysis.profile import WRONG_RATES, movement_locking, prepare_session
+    from rhythmicnet_live.analysis.profile import click_locking, prepare_session
 
-    views = {id(seq): camera_view(seq, np.random.default_rng(seed + i)) for i, seq in enumerate(seqs)}
+    views = camera_views(seqs, seed)
     scales = {"true clicks (refusal is wrong)": 1.0, "clicks x1.2 (refusal is right)": 1.2,
               "clicks x1/1.2 (refusal is right)": 1 / 1.2}
     found: dict[str, list[float]] = defaultdict(list)  # click tempo's phase consistency / the best wrong tempo's
@@ -172,8 +176,8 @@ def refusal_rates(seqs: list[Sequence], min_sequences: int, seed: int,
                     c = session.clicks[(session.clicks >= start) & (session.clicks < end)]
                     clicks.append(c[:1] + (c - c[:1]) * scale)
                 prepared = prepare_session(Session(session.keypoints, np.concatenate(clicks), session.segments), base)
-                wrong = max(movement_locking(prepared, rate).z for rate in WRONG_RATES)
-                found[name].append(movement_locking(prepared).z / max(wrong, 1e-9))
+                locking, wrong = click_locking(prepared)
+                found[name].append(locking.z / max(wrong, 1e-9))
     lines = [f"{'sessions refused at MIN_LOCKING_RATIO':<36}" + "".join(f"{r:>8g}" for r in ratios)]
     for name, values in found.items():
         lines.append(f"{name:<36}" + "".join(f"{int(np.sum(np.asarray(values) < r)):>5}/{len(values):<2}" for r in ratios))

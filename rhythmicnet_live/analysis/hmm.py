@@ -360,7 +360,8 @@ class BeatTracker:
         if tempo is not None and self.tempo_map is not None:
             prior = np.zeros((n + 2 * pad, num_tempi))
             prior[pad:pad + n:self.upsample] = self._tempo_log_weight(tempo[:(n - 1) // self.upsample + 1])
-        return beat_viterbi(log_ratio, n, pad, intervals.astype(np.int64), observation.ones, observation.edge,
+        return beat_viterbi(log_ratio, n, pad, intervals.astype(np.int64), space.first.astype(np.int64),
+                            observation.ones, observation.edge,
                             observation.beat_weight[space.first], transition.log_normaliser, transition.cost,
                             transition.log_floor, transition.log_arrival, transition.log_weight, np.log(self._initial()[space.first]),
                             prior, np.concatenate([np.zeros((1, num_tempi)), np.cumsum(prior, axis=0)]))

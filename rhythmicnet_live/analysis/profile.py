@@ -363,6 +363,11 @@ def movement(xy: np.ndarray, lag: int = 6) -> float:
     return float(np.median(per_frame)) if len(per_frame) else 0.0
 
 
+def click_locking(prepared: PreparedSession) -> tuple[Locking, float]:
+    """(how the movement follows the clicks, the best ``Locking.z`` at one of the ``WRONG_RATES`` instead)."""
+    return movement_locking(prepared), max(movement_locking(prepared, rate).z for rate in WRONG_RATES)
+
+
 def check_session(prepared: PreparedSession) -> tuple[dict, Locking]:
     """Refuse a session nobody could learn from (UserInputError, one line); else (its measurements, locking)."""
     inside = prepared.segment >= 0
@@ -378,8 +383,7 @@ def check_session(prepared: PreparedSession) -> tuple[dict, Locking]:
     n_clicks = int(np.sum((prepared.clicks >= 0) & (prepared.clicks < len(prepared.xy))))
     if n_clicks < MIN_CLICKS:
         raise UserInputError(f"calibration refused: only {n_clicks} clicks danced to, need {MIN_CLICKS}")
-    locking = movement_locking(prepared)
-    wrong = max(movement_locking(prepared, rate).z for rate in WRONG_RATES)
+    locking, wrong = click_locking(prepared)
     if locking.z < MIN_LOCKING_RATIO * wrong:
         raise UserInputError(f"calibration refused: the movement does not follow the click (phase consistency "
                              f"{locking.z:.2f} at its tempo, {wrong:.2f} at a wrong tempo; need {MIN_LOCKING_RATIO:g}x)")

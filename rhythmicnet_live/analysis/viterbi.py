@@ -13,12 +13,13 @@ import numpy as np
 from numba import njit
 
 
-def _beat_viterbi(log_ratio, n, pad, intervals, ones, edge, on_weight, log_normaliser, cost, log_floor,
-                 log_arrival, log_weight, initial, prior, prior_cumulative):  # pragma: no cover - compiled
+def _beat_viterbi(log_ratio, n, pad, intervals, first, ones, edge, on_weight, log_normaliser, cost, log_floor,
+                  log_arrival, log_weight, initial, prior, prior_cumulative):  # pragma: no cover - compiled
     """Most likely state path (n,) int64.
 
     log_ratio (n + 3 pad,): log P(a | beat) - log P(a | no beat) at padded step u (0 outside the clip and for
-    missing steps). intervals, ones (int64, K), edge (K,): a tempo's beat interval (steps) and its observation
+    missing steps). intervals, first, ones (int64, K), edge (K,): a tempo's beat interval (steps), the state of its
+    pointer 0 (``BeatStateSpace.first``) and its observation
     weights (pointers d and n - d weigh 1 for 1 <= d <= ones, ``edge`` for d = ones + 1). on_weight (K,): the
     weight of pointer 0. log_normaliser, cost, log_arrival (K,), log_floor, log_weight (K, K): ``TempoTransitionModel``.
     initial (K,): log probability of each tempo's states at step 0. prior (n + 2 pad, K) and prior_cumulative
@@ -76,9 +77,6 @@ def _beat_viterbi(log_ratio, n, pad, intervals, ones, edge, on_weight, log_norma
             score = leaving[pad + n - 1 - p, j] + log_normaliser[j]
             if score > best:
                 best, k, start = score, j, n - 1 - p
-    first = np.zeros(num_tempi, np.int64)
-    for j in range(1, num_tempi):
-        first[j] = first[j - 1] + intervals[j - 1]
     path = np.empty(n, np.int64)
     end = n
     while True:
