@@ -41,6 +41,17 @@ def jack_server():
         yield server.name
 
 
+@pytest.fixture
+def sync_jack_server():
+    """A private JACK server in synchronous mode: a late client delays MIDI instead of losing that cycle's
+    messages (the asynchronous default loses about 1-2 % on a loaded machine, benchmarks/bench_midi_loss.py),
+    so what the reader receives is exactly what the sender sent."""
+    if not JackServer.available():
+        pytest.skip("jackd is not installed (apt-get install jackd2)")
+    with JackServer(name=f"rhythmicnet-sync-{os.getpid()}", sync=True) as server:
+        yield server.name
+
+
 def pytest_collection_modifyitems(items):
     """Tests marked ``realtime`` (timing through JACK, X or a synth, on a machine that may be shared) are retried
     twice before they count as failed: one late JACK cycle or a slow X start is not a defect of the code."""

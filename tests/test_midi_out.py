@@ -177,19 +177,34 @@ def test_jack_unknown_port_lists_available_ports(jack_server):
 
 
 def test_clock_beat_stretches_ticks_to_land_the_quarter_on_the_beat():
-    clock = MidiClock(MemoryMidiOutput(), bpm=120, max_adjust=0.5)  # nominal 1/48 s per clock
+    clock = MidiClock(MemoryMidiOutput(), bpm=120)  # nominal 1/48 s per clock
     nominal = 60 / (120 * 24)
     clock._ticks, clock._last_tick = 13, 100.0  # clock 12 went out at t = 100 s; clock 24 is the next quarter
     clock.set_bpm(120, beat_at=100.0 + 12 * nominal * 1.1)  # the beat is 10 % later than the grid
     with clock._cond:
         assert clock._period() == pytest.approx(nominal * 1.1)
     clock._ticks, clock._last_tick = 24, 200.0  # the next clock is the quarter itself
-    clock.set_bpm(120, beat_at=200.0 + 10 * nominal)  # far off: clamped to +50 %
+    clock.set_bpm(120, beat_at=200.0 + 10 * nominal)  # far off: clamped to twice the period
     with clock._cond:
-        assert clock._period() == pytest.approx(nominal * 1.5)
-    clock._ticks, clock._last_tick = 25, 200.0 + 1.5 * nominal  # that quarter went out, still 8.5 clocks early:
+        assert clock._period() == pytest.approx(nominal * 2.0)
+    clock._ticks, clock._last_tick = 25, 200.0 + 2.0 * nominal  # that quarter went out, still 8 clocks early:
     with clock._cond:  # the next quarter is pulled toward the beat's grid, one beat on
-        assert clock._period() == pytest.approx((34 - 1.5) / 24 * nominal)
+        assert clock._period() == pytest.approx((34 - 2.0) / 24 * nominal)
+
+
+def test_clock_lands_a_late_announced_slower_beat():
+    """Seen live: the tempo fell from 94 to 64 BPM and the beat was announced 8 clocks before its quarter, 0.53 s
+    away (1.7 periods of the new tempo per clock): the quarter still lands on the beat."""
+    clock = MidiClock(MemoryMidiOutput(), bpm=94)
+    clock._ticks, clock._last_tick = 449, 100.0  # clock 448 went out at t = 100 s; the quarter (clock 456) is 8 on
+    clock.set_bpm(64, beat_at=100.53)
+    t = 100.0
+    for _ in range(8):
+        with clock._cond:
+            t += clock._period()
+        clock._ticks += 1
+        clock._last_tick = t
+    assert t == pytest.approx(100.53)
 
 
 def test_clock_follows_the_grid_of_beats_announced_a_beat_ahead_or_late():
@@ -197,7 +212,7 @@ def test_clock_follows_the_grid_of_beats_announced_a_beat_ahead_or_late():
     the grid's nearest beat, never on the next or previous one."""
     nominal = 60 / (120 * 24)
     quarter = 24 * nominal
-    clock = MidiClock(MemoryMidiOutput(), bpm=120, max_adjust=0.5)
+    clock = MidiClock(MemoryMidiOutput(), bpm=120)
     clock._ticks, clock._last_tick = 20, 100.0  # clock 19 went out at t = 100 s; clock 24 (next quarter) due at +5
     clock.set_bpm(120, beat_at=100.0 + 5 * nominal)  # beat n: on the grid
     clock.set_bpm(120, beat_at=100.0 + 5 * nominal + quarter)  # beat n + 1, announced before beat n is due
@@ -219,7 +234,7 @@ def test_clock_follows_the_grid_of_beats_announced_a_beat_ahead_or_late():
 def clock_quarters(beats: np.ndarray, announced_at: np.ndarray, until: float) -> list[float]:
     """Simulated MIDI clock at 120 BPM started 150 ms out of phase, told each beat at its announcement time:
     the times its quarter notes go out."""
-    clock = MidiClock(MemoryMidiOutput(), bpm=120, max_adjust=0.5)
+    clock = MidiClock(MemoryMidiOutput(), bpm=120)
     announcements = sorted(zip(announced_at, beats))
     t, quarters, told = 0.15, [], 0
     clock._last_tick, clock._ticks = t, 1  # clock 0 (a quarter) went out at 0.15 s

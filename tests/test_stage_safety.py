@@ -211,17 +211,6 @@ def test_no_stuck_note_however_the_performance_ends(case, jack_server, tmp_path)
     assert stuck_per_run == [0] * RUNS, details
 
 
-@pytest.fixture
-def sync_jack_server():
-    """A private JACK server in synchronous mode: a late client delays MIDI instead of losing that cycle's
-    messages (the asynchronous default loses about 1-2 % on a loaded machine, benchmarks/bench_midi_loss.py),
-    so what the reader receives is exactly what the sender sent."""
-    if not JackServer.available():
-        pytest.skip("jackd is not installed (apt-get install jackd2)")
-    with JackServer(name=f"rhythmicnet-sync-{os.getpid()}", sync=True) as server:
-        yield server.name
-
-
 @pytest.mark.parametrize("case", ["natural_end", "sigterm"])
 def test_journal_holds_exactly_the_notes_the_reader_received(case, sync_jack_server, tmp_path):
     perf = Performance(tmp_path, f"journal-{case}")

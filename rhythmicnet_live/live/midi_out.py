@@ -320,7 +320,8 @@ class MidiClock:
 
     Runs its own thread with a precise wait. ``set_bpm`` takes effect from the next tick (the phase is
     continuous). With ``beat_at`` (a beat's monotonic time in seconds, announced ahead or just past) the ticks up
-    to each quarter note are stretched or squeezed (by at most ``max_adjust``) so that the quarter lands on the
+    to each quarter note are squeezed or stretched (to between ``min_ratio`` and ``max_ratio`` times the tempo's
+    tick period) so that the quarter lands on the
     known beat nearest to it, or, when no known beat is within half a beat, on the grid that beat defines at the
     current tempo; this keeps a DAW's clips in phase with the dancer. Each beat keeps its own quarter when the
     next one is announced early; a beat announced again (within half a beat of a known one) replaces it; a beat
@@ -328,9 +329,11 @@ class MidiClock:
     minus the scheduler's ``latency_s``) so clock and notes leave with the same offset.
     """
 
-    def __init__(self, port: MidiOutput, bpm: float = 120.0, max_adjust: float = 0.5) -> None:
+    def __init__(self, port: MidiOutput, bpm: float = 120.0, min_ratio: float = 0.5, max_ratio: float = 2.0) -> None:
+        """``max_ratio`` is the larger because slowing the ticks is safe, while squeezing them sends bursts; 2.0 lets
+        a beat announced when a third of its quarter's ticks are left land on time after the tempo halves."""
         self.port = port
-        self.max_adjust = max_adjust
+        self.min_ratio, self.max_ratio = min_ratio, max_ratio
         self._bpm = float(bpm)
         self._cond = threading.Condition()
         self._stop = threading.Event()
@@ -383,8 +386,7 @@ class MidiClock:
         beat = min(self._beats, key=lambda b: abs(b - free))
         target = beat + round((free - beat) / quarter) * quarter
         period = (target - self._last_tick) / steps
-        lo, hi = nominal * (1 - self.max_adjust), nominal * (1 + self.max_adjust)
-        return min(max(period, lo), hi)
+        return min(max(period, nominal * self.min_ratio), nominal * self.max_ratio)
 
     def start(self) -> None:
         """Send Start and begin ticking at the current tempo (the first Clock goes out with Start)."""
