@@ -4,7 +4,7 @@ the benchmarks, or a headless box whose DAW connects through JACK.
 ``JackServer`` starts ``jackd --no-realtime -t 5000 -n <name> -d dummy -r 48000 -p 256`` (the dummy driver needs
 no sound card; the long client timeout keeps a busy machine from dropping slow clients), points this process's JACK clients at it through ``JACK_DEFAULT_SERVER`` (so it never touches a
 user's own server), waits until it accepts clients, and stops it on exit. ``JackMidiRecorder`` reads back
-what a port sends (tests, benchmarks, monitoring).
+what a port sends (tests, benchmarks, monitoring), through python-rtmidi in a child process.
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ _ENV = ("JACK_DEFAULT_SERVER", "JACK_NO_START_SERVER")
 
 def _die_with_parent() -> None:
     """In the child before exec: on Linux, SIGTERM it when the process that started it dies (even by SIGKILL), so a
-    killed test run leaves no orphan jackd behind (JACK allows only a few servers at once)."""
+    killed test run leaves no orphan jackd behind (JACK allows only a few servers at once). The "parent" is the
+    thread that started the child: the signal comes when that thread ends."""
     if sys.platform.startswith("linux"):
         import ctypes
 
@@ -164,54 +165,87 @@ class JackServer:
         self.stop()
 
 
+_READER = Path(__file__).with_name("jack_midi_reader.py")
+
+
 class JackMidiRecorder:
     """A JACK MIDI input connected to the output port whose name contains ``port`` (or, ``virtual``, its own input
     port named ``port``, for an output to open) that records what arrives:
     ``received()`` gives the mido messages, ``arrivals()`` (monotonic seconds, message) pairs, ``stamped()`` the
     same with JACK's arrival times.
 
-    It polls rtmidi's queue from a Python thread every ``poll_s`` seconds (``arrivals()`` times are late by up
-    to that, plus any wait for the GIL) instead of using an rtmidi callback: a callback runs Python, and so
-    waits for the GIL, inside JACK's process thread, and on a loaded machine without a real-time JACK that loses
-    messages.
+    python-rtmidi runs in a child process (``jack_midi_reader.py``), not in this one: its extension once crashed
+    (SIGSEGV) in this reader, which ended the whole test run. A crash now ends only the child: a line on stderr
+    says so when it happens, the accessors keep what was read before, and ``close()`` raises with the signal.
+    The child polls rtmidi's queue every ``poll_s`` seconds (``arrivals()`` times, taken there with
+    ``time.monotonic()``, the system-wide clock, are late by up to that) instead of using an rtmidi callback: a
+    callback runs Python, and so waits for the GIL, inside JACK's process thread, and on a loaded machine without
+    a real-time JACK that loses messages. The child ends when ``close()`` closes its stdin, or when this process
+    dies.
     """
+
+    START_S = 30.0  # how long the child may take to open its port
+    STOP_S = 10.0  # how long it may take to read what is queued, close its port and exit
 
     def __init__(self, port: str, client_name: str = "rhythmicnet-recorder", poll_s: float = 0.0005,
                  virtual: bool = False) -> None:
         import mido
-        import rtmidi
 
         self._mido = mido
-        self._rt = rtmidi.MidiIn(rtapi=rtmidi.API_UNIX_JACK, name=client_name, queue_size_limit=65536)
-        self._rt.ignore_types(sysex=False, timing=False, active_sense=True)
-        if virtual:  # an input port of its own, named ``port``, that an output can open before it sends anything
-            self._rt.open_virtual_port(port)
-            self.port_name = f"{client_name}:{port}"
-        else:
-            ports = self._rt.get_ports()
-            matches = [i for i, p in enumerate(ports) if port in p]
-            if len(matches) != 1:
-                self._rt.delete()
-                raise UserInputError(f"JACK MIDI port {port!r} not found exactly once in {ports}")
-            self.port_name = ports[matches[0]]
-            self._rt.open_port(matches[0])
+        self.port_name = port
         self._arrivals: list = []
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._poll_s = poll_s
-        self._thread = threading.Thread(target=self._poll, name="jack-midi-recorder", daemon=True)
+        self._problem: str | None = None  # a line of the child's that could not be read
+        self._first = ""
+        self._ready = threading.Event()
+        self._closed = False
+        # PR_SET_PDEATHSIG fires when the thread that started the child ends, so only a child of the main thread
+        # gets it; any child also ends when its stdin closes, which happens when this process dies.
+        in_main = threading.current_thread() is threading.main_thread()
+        self._proc = subprocess.Popen(
+            [sys.executable, str(_READER), port, client_name, repr(poll_s), "1" if virtual else "0"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, encoding="utf-8", errors="replace",
+            preexec_fn=_die_with_parent if in_main else None)
+        self._thread = threading.Thread(target=self._read, name="jack-midi-recorder", daemon=True)
         self._thread.start()
+        if not self._ready.wait(self.START_S):
+            self._stop()
+            raise RuntimeError(f"the JACK MIDI reader for {port!r} did not open its port within {self.START_S} s")
+        kind, _, text = self._first.rstrip("\n").partition(" ")
+        if kind == "ready":
+            self.port_name = text
+            return
+        status, _ = self._stop()
+        if kind == "error":  # the port is not there exactly once
+            raise UserInputError(text)
+        if kind == "failed":
+            raise RuntimeError(f"the JACK MIDI reader for {port!r} failed: {text}")
+        raise RuntimeError(f"the JACK MIDI reader for {port!r} {_exit_text(status)} before it opened its port "
+                           "(its stderr says more)")
 
-    def _poll(self) -> None:
-        while True:
-            stopping = self._stop.is_set()
-            while (event := self._rt.get_message()) is not None:
-                message = self._mido.Message.from_bytes(event[0])
+    def _read(self) -> None:
+        """In a thread: the child's first line, then its messages until it closes its stdout."""
+        stdout = self._proc.stdout
+        self._first = stdout.readline()
+        self._ready.set()
+        for line in stdout:
+            try:
+                polled, delta, data = line.split()
+                arrival = (float(polled), float(delta), self._mido.Message.from_bytes(bytes.fromhex(data)))
+            except Exception as err:  # noqa: BLE001 - reported by close()
                 with self._lock:
-                    self._arrivals.append((time.monotonic(), event[1], message))
-            if stopping:
+                    self._problem = self._problem or f"the JACK MIDI reader sent {line!r}, unreadable: {err}"
+                continue
+            with self._lock:
+                self._arrivals.append(arrival)
+        if self._first.startswith("ready") and not self._closed:  # the child ended before close()
+            try:
+                status = self._proc.wait(self.STOP_S)
+            except subprocess.TimeoutExpired:
                 return
-            self._stop.wait(self._poll_s)
+            if status != 0:
+                print(f"JACK MIDI reader on {self.port_name!r} {_exit_text(status)} after {len(self._arrivals)} "
+                      "messages; nothing more is recorded", file=sys.stderr, flush=True)
 
     def arrivals(self) -> list:
         with self._lock:
@@ -231,8 +265,49 @@ class JackMidiRecorder:
     def received(self) -> list:
         return [m for _, m in self.arrivals()]
 
+    def _stop(self) -> tuple[int | None, bool]:
+        """Close the child's stdin (it reads what is queued, closes its port and exits), wait for it, killing it
+        after ``STOP_S``, and for the last of its lines: (its exit status, whether it had to be killed)."""
+        self._closed = True
+        self._proc.stdin.close()
+        killed = False
+        try:
+            status = self._proc.wait(self.STOP_S)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            killed = True
+            status = self._proc.wait(self.STOP_S)
+        self._thread.join(self.STOP_S)
+        if not self._thread.is_alive():
+            self._proc.stdout.close()
+        return status, killed
+
     def close(self) -> None:
-        self._stop.set()
-        self._thread.join()
-        self._rt.close_port()
-        self._rt.delete()
+        """Stop the reader and keep everything it read; raises RuntimeError if the child crashed (or exited with an
+        error, or had to be killed), after all is closed: the accessors still give what it read."""
+        if self._closed:
+            return
+        status, killed = self._stop()
+        with self._lock:
+            count, problem = len(self._arrivals), self._problem
+        if killed:
+            raise RuntimeError(f"the JACK MIDI reader on {self.port_name!r} did not stop within {self.STOP_S} s and "
+                               f"was killed, after {count} messages")
+        if status != 0:
+            raise RuntimeError(f"the JACK MIDI reader on {self.port_name!r} {_exit_text(status)} after {count} "
+                               "messages (its stderr says more)")
+        if problem is not None:
+            raise RuntimeError(problem)
+
+
+def _exit_text(status: int | None) -> str:
+    """How a child process ended, for an error message: "exited with signal 11 (SIGSEGV)"."""
+    if status is None:
+        return "is still running"
+    if status < 0:
+        try:
+            name = signal.Signals(-status).name
+        except ValueError:
+            name = "unknown"
+        return f"exited with signal {-status} ({name})"
+    return f"exited with status {status}"
