@@ -100,6 +100,48 @@ def test_clock_start_ticks_stop_on_memory_port():
     assert set(types[1:-1]) == {"clock"} and len(types) - 2 == clock.ticks
 
 
+def test_clock_keeps_a_daws_bars_on_the_dancers():
+    """Quarter q from Start is place q % 4 of the bar: a beat the tracker skipped (two quarters between announced
+    beats) stretches one quarter instead of adding one; a beat whose place disagrees with the count pulls the grid."""
+    nominal = 60 / (120 * 24)
+    quarter = 24 * nominal
+    clock = MidiClock(MemoryMidiOutput(), bpm=120)
+    clock._ticks, clock._last_tick = 121, 100.0  # quarter 5 (clock 120) went out at t = 100 s
+    clock.set_bpm(120, beat_at=100.0, position=1)
+    clock.set_bpm(120, beat_at=100.0 + 2 * quarter, position=2)  # the next beat, two quarters on
+    with clock._cond:
+        assert clock._period() == pytest.approx(2 * nominal)  # quarter 6 (place 2) stretched onto it
+    clock._beats.clear()
+    clock.set_bpm(120, beat_at=100.0, position=0)  # quarter 5 went out on a downbeat: count one short
+    with clock._cond:  # quarter 6 belongs on place 2: the grid of that downbeat, two quarters on (clamped x2)
+        assert clock._period() == pytest.approx(2 * nominal)
+
+
+def test_clock_armed_starts_on_the_next_downbeat_announced_ahead():
+    """A DAW starts its bar 1 at Start: the clock waits for a downbeat (not a plain beat, not one already past)
+    and sends Start with its first Clock at that downbeat's time; stopping an armed clock sends nothing."""
+    port = MemoryMidiOutput()
+    clock = MidiClock(port, bpm=120)
+    clock.start_on_downbeat()
+    clock.stop()
+    assert port.messages == [] and not clock.armed
+    clock.start_on_downbeat()
+    now = time.monotonic()
+    clock.set_bpm(120, beat_at=now + 0.05)  # a beat, not a downbeat
+    clock.set_bpm(120, beat_at=now - 0.05, position=0)  # a downbeat already past
+    time.sleep(0.15)
+    assert port.messages == [] and clock.armed and not clock.running
+    downbeat = time.monotonic() + 0.1
+    clock.set_bpm(100, beat_at=downbeat, position=0)
+    assert wait_for(lambda: clock.ticks >= 26)  # past the second quarter (0.6 s at 100 BPM)
+    clock.stop()
+    types = [m.type for m in port.messages]
+    assert types[:2] == ["start", "clock"] and types[-1] == "stop" and not clock.armed
+    assert port.times[0] >= downbeat  # never before the downbeat
+    clocks = [t for t, m in zip(port.times, port.messages) if m.type == "clock"]
+    assert clocks[24] == pytest.approx(downbeat + 0.6, abs=0.05)  # the next quarter on the downbeat's grid
+
+
 # -- real JACK transport ------------------------------------------------------------------------------
 
 def test_jack_virtual_port_plays_drums_on_channel_10_with_paired_note_offs(jack_server):
@@ -136,7 +178,8 @@ def test_jack_virtual_port_plays_drums_on_channel_10_with_paired_note_offs(jack_
         out.close()
 
 
-def test_jack_midi_clock_start_ticks_stop(jack_server):
+def test_jack_midi_clock_start_ticks_stop(sync_jack_server):
+    """Counts every Clock message: through a synchronous JACK server, which loses none under load."""
     out = open_midi_output("RhythmicNetClock", api="jack", virtual=True, client_name="RhythmicNetC")
     reader = JackMidiRecorder("RhythmicNetC:RhythmicNetClock")
     clock = MidiClock(out, bpm=240)

@@ -91,8 +91,10 @@ def quarter_ticks(arrivals) -> np.ndarray:
 
 
 @pytest.mark.realtime
-def test_midi_clock_runs_at_the_reported_tempo(sync_jack_server, tmp_path):
-    """The quarters are found by counting 24 Clock messages from Start, so one message lost in transit moves every
+def test_midi_clock_follows_the_beats_and_the_bars(sync_jack_server, tmp_path):
+    """One quarter note per beat, on the beat, Start on a downbeat and every downbeat a bar line for the DAW.
+
+    The quarters are found by counting 24 Clock messages from Start, so one message lost in transit moves every
     later quarter by a tick (20-40 ms): the JACK server is synchronous, which delivers every message."""
     osc = OscReceiver()
     midi_in = JackMidiIn(f"clock-in-{os.getpid()}", client_name="daw", virtual=True)
@@ -109,9 +111,6 @@ def test_midi_clock_runs_at_the_reported_tempo(sync_jack_server, tmp_path):
     quarters = quarter_ticks(arrivals)
     steady = tempo[SETTLE_BEATS:]
     assert len(steady) >= 5, f"too few beats to measure: {len(tempo)}"
-    # The clock's quarter note that went out with each steady beat (both leave at the beat's due time).
-    first = int(np.argmin(np.abs(quarters - steady[0][0])))
-    last = int(np.argmin(np.abs(quarters - steady[-1][0])))
     playing = dues[SETTLE_BEATS:][dues[SETTLE_BEATS:] <= quarters[-1]]  # beats due before the clock stopped
     offsets = [1e3 * (quarters[int(np.argmin(np.abs(quarters - t)))] - t) for t in playing]
     print(f"\nclock quarter minus the beat's due time (ms): {np.round(offsets, 1).tolist()}")
@@ -119,14 +118,23 @@ def test_midi_clock_runs_at_the_reported_tempo(sync_jack_server, tmp_path):
     # Each quarter goes out with its beat: after it by no more than the JACK server's delivery delay (0-8 ms quiet;
     # a synchronous server delays every client when one is late, tens of ms on a loaded machine), never before it.
     assert all(-10.0 <= o <= 60.0 for o in offsets), "the clock's quarter notes are not on the beats"
+    # Start came on a downbeat, so a DAW's bars begin with the dancer's: every downbeat is a 4th quarter from Start.
+    downbeats = [origin + b["t"] for b in journal.of_type("beat") if b["position_in_bar"] == 0]
+    played = [t for t in downbeats if quarters[0] - 0.1 <= t <= quarters[-1]]
+    bar_quarters = [int(np.argmin(np.abs(quarters - t))) for t in played]
+    print(f"quarters from Start at the downbeats: {bar_quarters}")
+    assert len(played) >= 3 and all(q % 4 == 0 for q in bar_quarters)
+    # The clock's quarter notes that went out with the first and last steady beats, and the tempo between.
+    first = int(np.argmin(np.abs(quarters - playing[0])))
+    last = int(np.argmin(np.abs(quarters - playing[-1])))
     beats = last - first
     clock_bpm = 60.0 * beats / (quarters[last] - quarters[first])
-    # Each tempo message is the grid's tempo into its beat: the time the reported tempo takes for those beats.
-    tempo_bpm = 60.0 * beats / sum(60.0 / bpm for _, bpm in steady[1:])
-    error = clock_bpm / tempo_bpm - 1
-    print(f"MIDI clock {clock_bpm:.2f} BPM vs /rhythmicnet/tempo {tempo_bpm:.2f} BPM over {beats} beats: "
-          f"{100 * error:+.3f} %")
-    assert beats == len(steady) - 1
+    beat_bpm = 60.0 * beats / (playing[-1] - playing[0])
+    reported = 60.0 * beats / sum(60.0 / bpm for _, bpm in steady[1:len(playing)])
+    error = clock_bpm / beat_bpm - 1
+    print(f"MIDI clock {clock_bpm:.2f} BPM vs the beats {beat_bpm:.2f} BPM over {beats} beats: {100 * error:+.3f} % "
+          f"(/rhythmicnet/tempo {reported:.2f} BPM)")
+    assert beats == len(playing) - 1  # one quarter per beat
     assert abs(error) < 0.005
 
 

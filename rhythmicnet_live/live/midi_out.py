@@ -327,6 +327,10 @@ class MidiClock:
     next one is announced early; a beat announced again (within half a beat of a known one) replaces it; a beat
     announced late still pulls the following quarters onto its grid. Pass the beat's send time (its sounding time
     minus the scheduler's ``latency_s``) so clock and notes leave with the same offset.
+
+    ``start_on_downbeat`` sends Start with the first Clock at the next downbeat announced after it (``set_bpm(...,
+    position=0)``): a DAW's bar 1 beat 1 is where Start comes, so its bars begin with the dancer's; beats announced
+    with their ``position`` in the bar keep them so (quarter q from Start on place q % 4, 4/4).
     """
 
     def __init__(self, port: MidiOutput, bpm: float = 120.0, min_ratio: float = 0.5, max_ratio: float = 2.0) -> None:
@@ -341,7 +345,10 @@ class MidiClock:
         self._ticks = 0  # clocks sent since Start
         self._next_tick = 0.0  # monotonic seconds
         self._last_tick = 0.0
-        self._beats: deque[float] = deque(maxlen=8)  # monotonic times of the latest beats announced, ascending
+        # The latest beats announced, ascending: (monotonic time s, position in the bar 0-3 or None if unknown).
+        self._beats: deque[tuple[float, int | None]] = deque(maxlen=8)
+        self._armed = False  # start_on_downbeat was called and the clock waits for a downbeat
+        self._send_start = False  # the thread sends Start with its first Clock
 
     @property
     def bpm(self) -> float:
@@ -356,17 +363,27 @@ class MidiClock:
         """Clock messages sent since the last Start."""
         return self._ticks
 
-    def set_bpm(self, bpm: float, beat_at: float | None = None) -> None:
+    @property
+    def armed(self) -> bool:
+        """Waiting for a downbeat to start (see ``start_on_downbeat``)."""
+        return self._armed
+
+    def set_bpm(self, bpm: float, beat_at: float | None = None, position: int | None = None) -> None:
         """Follow ``bpm`` (beats per minute, > 0); ``beat_at``: monotonic time (s) of a beat, or None (a new tempo
-        without one lets the clock run on from its own phase)."""
+        without one lets the clock run on from its own phase); ``position``: that beat's place in its 4/4 bar
+        (0 = downbeat; a downbeat still ahead starts an armed clock), or None."""
         if not bpm > 0:
             raise ValueError(f"bpm must be > 0, got {bpm}")
+        if position == 0 and beat_at is not None and self._armed and beat_at > time.monotonic():
+            self._bpm = float(bpm)
+            self.start(at=beat_at)
         with self._cond:
             if beat_at is not None:
                 half = 30.0 / float(bpm)
-                kept = [b for b in self._beats if abs(b - beat_at) >= half]  # a beat announced again replaces itself
+                kept = [b for b in self._beats if abs(b[0] - beat_at) >= half]  # a beat announced again replaces itself
                 self._beats.clear()
-                self._beats.extend(sorted(kept + [float(beat_at)]))
+                self._beats.extend(sorted(kept + [(float(beat_at), None if position is None else int(position) % 4)],
+                                          key=lambda b: b[0]))
             elif float(bpm) != self._bpm:
                 self._beats.clear()
             self._bpm = float(bpm)
@@ -377,30 +394,49 @@ class MidiClock:
         nominal = 60.0 / (self._bpm * CLOCKS_PER_QUARTER)
         if not self._beats:
             return nominal
-        # Clock k (0-based, k = ticks - 1 was the last one sent) is a quarter note when k % 24 == 0; the next
-        # one is `steps` clocks after the last one sent. Aim it at the known beat nearest to where it would fall,
-        # or at that beat's grid when it is more than half a beat away.
+        # Clock k (0-based, k = ticks - 1 was the last one sent) is quarter k / 24 from Start when k % 24 == 0;
+        # the next quarter is `steps` clocks after the last one sent. Quarter q from Start belongs on place q % 4
+        # of the bar (Start was bar 1): aim it at a known beat in that place within 1.5 beats of where it would
+        # fall; else at the known beat nearest to there, or at that beat's grid when it is more than half a beat
+        # away, counted so that the places agree when the beat's is known.
         steps = (-self._ticks) % CLOCKS_PER_QUARTER + 1
+        upcoming = (self._ticks - 1 + steps) // CLOCKS_PER_QUARTER
         quarter = nominal * CLOCKS_PER_QUARTER
         free = self._last_tick + steps * nominal
-        beat = min(self._beats, key=lambda b: abs(b - free))
-        target = beat + round((free - beat) / quarter) * quarter
+        own = [b for b, p in self._beats if p == upcoming % 4 and abs(b - free) < 1.5 * quarter]
+        if own:  # a beat in the upcoming quarter's place in the bar: the quarter lands on it
+            target = min(own, key=lambda b: abs(b - free))
+        else:
+            beat, position = min(self._beats, key=lambda b: abs(b[0] - free))
+            after = round((free - beat) / quarter)  # quarters from the beat to the upcoming one
+            if position is not None:
+                behind = (position - (upcoming - after)) % 4  # quarters the beat's number is short of its place
+                after -= behind if behind <= 2 else behind - 4
+            target = beat + after * quarter
         period = (target - self._last_tick) / steps
         return min(max(period, nominal * self.min_ratio), nominal * self.max_ratio)
 
-    def start(self) -> None:
-        """Send Start and begin ticking at the current tempo (the first Clock goes out with Start)."""
+    def start(self, at: float | None = None) -> None:
+        """Send Start and begin ticking at the current tempo, now or at monotonic time ``at`` (s); the first Clock
+        goes out with Start."""
+        self._armed = False
         if self._thread is not None:
             return
         self._stop.clear()
         self._ticks = 0
-        self.port.send(mido.Message("start"))
-        self._last_tick = self._next_tick = time.monotonic()
+        self._send_start = True
+        self._last_tick = self._next_tick = time.monotonic() if at is None else float(at)
         self._thread = threading.Thread(target=self._run, name="midi-clock", daemon=True)
         self._thread.start()
 
+    def start_on_downbeat(self) -> None:
+        """Start (see ``start``) at the next downbeat announced ahead with ``set_bpm(..., position=0)``."""
+        if self._thread is None:
+            self._armed = True
+
     def stop(self) -> None:
-        """Stop ticking and send Stop."""
+        """Stop ticking and send Stop (an armed clock that never started is disarmed and sends nothing)."""
+        self._armed = False
         if self._thread is None:
             return
         self._stop.set()
@@ -418,6 +454,9 @@ class MidiClock:
             if not wait_until(self._next_tick, self._stop):
                 break
             try:
+                if self._send_start:
+                    self.port.send(mido.Message("start"))
+                    self._send_start = False
                 self.port.send(tick)
             except Exception:  # a closed or failing port ends the clock, it never crashes the engine
                 log.exception("MIDI clock stopped: sending failed")

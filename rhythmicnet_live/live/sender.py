@@ -7,7 +7,8 @@ the MIDI output, the MIDI clock, the OSC note output and a :class:`~rhythmicnet_
 in a child process that does nothing else, and takes the same calls as the in-process scheduler
 (``schedule``, ``stop``, ``close``, ``records``) plus the clock's (``clock_start``, ``clock_stop``,
 ``set_bpm``) and ``send_event`` for the transport's events: beat, tempo, style and keypoints go out as OSC when
-due, and a beat anchors the MIDI clock on its send time (due time less ``latency_s``), like the notes.
+due, and a beat anchors the MIDI clock on its send time (due time less ``latency_s``), like the notes; the clock
+starts on a downbeat.
 
 ``time.monotonic()`` is one system-wide clock (CLOCK_MONOTONIC on Linux, mach time on macOS, QPC on Windows),
 so ``ScheduledNote.time_s`` means the same instant in both processes.
@@ -211,13 +212,13 @@ def _apply(command: str, args: tuple, sched, clock, events, latency_s: float, ou
     elif command == "event":
         (event,) = args
         if clock is not None and isinstance(event, BeatEvent):  # the clock's quarter note leaves with the beat
-            clock.set_bpm(event.bpm, beat_at=event.due_s - latency_s)
+            clock.set_bpm(event.bpm, beat_at=event.due_s - latency_s, position=event.position)
         if events is not None:
             events.schedule(event)
     elif command == "stop":
         sched.stop()
     elif command == "clock_start" and clock is not None:
-        clock.start()
+        clock.start_on_downbeat()
     elif command == "clock_stop" and clock is not None:
         clock.stop()
     elif command == "set_bpm" and clock is not None:
@@ -380,6 +381,7 @@ class SenderProcess:
         self._put("stop")
 
     def clock_start(self) -> None:
+        """Start the MIDI clock at the next downbeat (see :meth:`MidiClock.start_on_downbeat`)."""
         self._clock = (True, self._clock[1])
         self._put("clock_start")
 
