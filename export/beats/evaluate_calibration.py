@@ -18,6 +18,7 @@ that never saw that dancer (``runs/beats/cv/ROW_fold*.pt``, exported to ONNX and
 
     python -m export.beats.evaluate_calibration [--activation model kinematic] [--min-sequences 3]
     python -m export.beats.evaluate_calibration --activation kinematic --cv ST-GCN+TF+RelAttn+SSM
+    python -m export.beats.evaluate_calibration --activation kinematic --cv ROW --windows 12 18   # + nested choice
     python -m export.beats.evaluate_calibration --refusals     # the locking check as a detector
 """
 
@@ -34,7 +35,8 @@ import numpy as np
 from rhythmicnet_live import FPS
 from rhythmicnet_live.analysis.activation import KinematicActivation
 from rhythmicnet_live.analysis.beat_model import MODEL_NAME, ModelActivation
-from rhythmicnet_live.analysis.profile import CalibratedActivation, Session, decode_online, fit_profile, signed_errors
+from rhythmicnet_live.analysis.profile import (WINDOW, CalibratedActivation, Session, decode_online, fit_profile,
+                                               signed_errors)
 from rhythmicnet_live.errors import UserInputError
 from rhythmicnet_live.input.keypoints import Keypoints, prepare, resample
 from rhythmicnet_live.models import MODELS_DIR, read_manifest
@@ -83,11 +85,11 @@ class Row:
         errors = np.concatenate(self.errors) if self.errors else np.zeros(0)
         offset = 1e3 * np.median(errors) if len(errors) else float("nan")
         spread = 1e3 * np.median(np.abs(np.asarray(self.offsets) - np.median(self.offsets))) if self.offsets else float("nan")
-        return (f"{self.name:<34}{len(self.scores):>6}{mean['F']:>8.3f}{mean['CMLt']:>8.3f}{mean['tempo_acc']:>8.3f}"
+        return (f"{self.name:<58}{len(self.scores):>6}{mean['F']:>8.3f}{mean['CMLt']:>8.3f}{mean['tempo_acc']:>8.3f}"
                 f"{offset:>12.1f}{spread:>10.1f}{self.refused:>9}")
 
 
-HEADER = f"{'activation | decoder':<34}{'seqs':>6}{'F':>8}{'CMLt':>8}{'tempo':>8}{'offset ms':>12}{'MAD ms':>10}{'refused':>9}"
+HEADER = f"{'activation | decoder':<58}{'seqs':>6}{'F':>8}{'CMLt':>8}{'tempo':>8}{'offset ms':>12}{'MAD ms':>10}{'refused':>9}"
 
 
 def camera_views(seqs: list[Sequence], seed: int) -> dict[int, Keypoints]:
@@ -123,16 +125,21 @@ def fold_models(row: str, workdir: Path, folder: Path = RUNS / "cv") -> dict[str
 
 
 def evaluate(seqs: list[Sequence], base_name: str, min_sequences: int, skip: float, seed: int,
-             held_out: dict[str, tuple[ModelActivation, str]] | None = None) -> list[Row]:
+             held_out: dict[str, tuple[ModelActivation, str]] | None = None,
+             windows: tuple[int, ...] = (WINDOW,)) -> list[Row]:
     """General and profile rows of ``base_name`` ("model": the shipped beat model, or the fold models of
-    ``held_out`` when given; "kinematic")."""
+    ``held_out`` when given; "kinematic"). One profile row per head ``window`` (frames); with several, a "nested"
+    row too: each dancer's sequences get the window whose mean F over the other dancers' sequences is best."""
     base = ModelActivation() if base_name == "model" else KinematicActivation()
     activation_name = MODEL_NAME if base_name == "model" else "kinematic"
     sha = read_manifest(MODELS_DIR)["models"][MODEL_NAME]["sha256"] if base_name == "model" else None
     if held_out is not None:
         base_name = "model held out (CV)"
     views = camera_views(seqs, seed)
-    general, calibrated = Row(f"{base_name} | general 60-180"), Row(f"{base_name} | profile (LOO per dancer)")
+    general = Row(f"{base_name} | general 60-180")
+    label = (lambda w: "") if len(windows) == 1 else (lambda w: f", window {w}")
+    profiles = {w: Row(f"{base_name} | profile (LOO per dancer{label(w)})") for w in windows}
+    runs: list[tuple[str, Sequence, dict[int, np.ndarray]]] = []  # (dancer, sequence, beats per window)
     for dancer, own in dancers(seqs, min_sequences):
         if held_out is not None:
             base, sha = held_out[dancer]
@@ -142,16 +149,29 @@ def evaluate(seqs: list[Sequence], base_name: str, min_sequences: int, skip: flo
             plain = decode_online(base.process_offline(xy), 60.0, 180.0)
             general.add(held, plain, skip)
             session = joined_session([views[id(s)] for s in rest], rest)
-            try:
-                profile = fit_profile(dancer, session, base, activation_name, sha)
-            except UserInputError as exc:
-                calibrated.refused += 1
-                calibrated.reasons[str(exc).split(" (")[0]] += 1
-                calibrated.add(held, plain, skip)
-                continue
-            beats = decode_online(CalibratedActivation(base, profile).process_offline(xy), profile.min_bpm, profile.max_bpm)
-            calibrated.add(held, beats, skip)
-    return [general, calibrated]
+            found = {}
+            for window, row in profiles.items():
+                try:
+                    profile = fit_profile(dancer, session, base, activation_name, sha, window=window)
+                except UserInputError as exc:
+                    row.refused += 1
+                    row.reasons[str(exc).split(" (")[0]] += 1
+                    found[window] = plain
+                else:
+                    found[window] = decode_online(CalibratedActivation(base, profile).process_offline(xy),
+                                                  profile.min_bpm, profile.max_bpm)
+                row.add(held, found[window], skip)
+            runs.append((dancer, held, found))
+    if len(windows) == 1:
+        return [general, *profiles.values()]
+    f = {w: np.array([s["F"] for s in row.scores]) for w, row in profiles.items()}
+    nested = Row(f"{base_name} | profile, window nested by dancer")
+    for i, (dancer, held, found) in enumerate(runs):
+        others = np.array([d != dancer for d, _, _ in runs])
+        best = max(windows, key=lambda w: f[w][others].mean())
+        nested.reasons[f"window {best}"] += 1
+        nested.add(held, found[best], skip)
+    return [general, *profiles.values(), nested]
 
 
 def refusal_rates(seqs: list[Sequence], min_sequences: int, seed: int,
@@ -193,6 +213,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the virtual cameras")
     parser.add_argument("--cv", default=None, metavar="ROW",
                         help="also the held-out rows: the fold models of this row of export.beats.train")
+    parser.add_argument("--windows", type=int, nargs="+", default=[WINDOW], metavar="FRAMES",
+                        help=f"head windows to compare (frames; default {WINDOW}); with several, a row that picks one per "
+                             "dancer by the other dancers' F (nested cross-validation)")
     parser.add_argument("--refusals", action="store_true",
                         help="only the table of sessions the locking check refuses, per threshold, with the true clicks "
                              "and with clicks at a wrong tempo")
@@ -201,11 +224,13 @@ def main(argv: list[str] | None = None) -> None:
     if args.refusals:
         print(refusal_rates(seqs, args.min_sequences, args.seed))
         return
-    rows = [row for name in args.activation for row in evaluate(seqs, name, args.min_sequences, args.skip, args.seed)]
+    windows = tuple(args.windows)
+    rows = [row for name in args.activation
+            for row in evaluate(seqs, name, args.min_sequences, args.skip, args.seed, windows=windows)]
     if args.cv:
         with tempfile.TemporaryDirectory() as workdir:
             held_out = fold_models(args.cv, Path(workdir))
-            rows += evaluate(seqs, "model", args.min_sequences, args.skip, args.seed, held_out)
+            rows += evaluate(seqs, "model", args.min_sequences, args.skip, args.seed, held_out, windows)
     print(f"AIST++ personal calibration, dancers with >= {args.min_sequences} sequences, leave one sequence out, "
           f"online HMM, beats after {args.skip:g} s")
     print(HEADER)
@@ -214,7 +239,8 @@ def main(argv: list[str] | None = None) -> None:
         print(row.line())
     for row in rows:
         if row.reasons:
-            print(f"{row.name}: refused " + ", ".join(f"{n} x {reason}" for reason, n in row.reasons.most_common()))
+            what = "chose" if "nested" in row.name else "refused"
+            print(f"{row.name}: {what} " + ", ".join(f"{n} x {reason}" for reason, n in row.reasons.most_common()))
 
 
 if __name__ == "__main__":
