@@ -101,8 +101,9 @@ def test_clock_start_ticks_stop_on_memory_port():
 
 
 def test_clock_keeps_a_daws_bars_on_the_dancers():
-    """Quarter q from Start is place q % 4 of the bar: a beat the tracker skipped (two quarters between announced
-    beats) stretches one quarter instead of adding one; a beat whose place disagrees with the count pulls the grid."""
+    """Quarter q from Start is place q % 4 of the bar: the next place announced two quarters on (the grid says one
+    beat, the clock's tempo two) stretches one quarter instead of adding one; a beat whose place disagrees with the
+    count pulls the grid."""
     nominal = 60 / (120 * 24)
     quarter = 24 * nominal
     clock = MidiClock(MemoryMidiOutput(), bpm=120)
