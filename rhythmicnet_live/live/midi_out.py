@@ -321,9 +321,8 @@ class MidiClock:
     Runs its own thread with a precise wait. ``set_bpm`` takes effect from the next tick (the phase is
     continuous). With ``beat_at`` (a beat's monotonic time in seconds, announced ahead or just past) the ticks up
     to each quarter note are squeezed or stretched (to between ``min_ratio`` and ``max_ratio`` times the tempo's
-    tick period) so that the quarter lands on the
-    known beat nearest to it, or, when no known beat is within half a beat, on the grid that beat defines at the
-    current tempo; this keeps a DAW's clips in phase with the dancer. Each beat keeps its own quarter when the
+    tick period) so that the quarter lands on the known beat nearest to it, or, when no known beat is within half
+    a beat, on the grid that beat defines at the current tempo; this keeps a DAW's clips in phase with the dancer. Each beat keeps its own quarter when the
     next one is announced early; a beat announced again (within half a beat of a known one) replaces it; a beat
     announced late still pulls the following quarters onto its grid. Pass the beat's send time (its sounding time
     minus the scheduler's ``latency_s``) so clock and notes leave with the same offset.
