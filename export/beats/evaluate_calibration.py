@@ -72,6 +72,7 @@ class Row:
     errors: list[np.ndarray] = field(default_factory=list)
     refused: int = 0
     reasons: Counter = field(default_factory=Counter)  # why sessions were refused (the error up to its figures)
+    chosen: Counter = field(default_factory=Counter)  # the nested row: the window each sequence got
 
     def add(self, seq: Sequence, beats: np.ndarray, skip: float) -> None:
         self.scores.append(score(seq.beats, beats, seq.bpm, skip))
@@ -169,7 +170,7 @@ def evaluate(seqs: list[Sequence], base_name: str, min_sequences: int, skip: flo
     for i, (dancer, held, found) in enumerate(runs):
         others = np.array([d != dancer for d, _, _ in runs])
         best = max(windows, key=lambda w: f[w][others].mean())
-        nested.reasons[f"window {best}"] += 1
+        nested.chosen[f"window {best}"] += 1
         nested.add(held, found[best], skip)
     return [general, *profiles.values(), nested]
 
@@ -239,8 +240,9 @@ def main(argv: list[str] | None = None) -> None:
         print(row.line())
     for row in rows:
         if row.reasons:
-            what = "chose" if "nested" in row.name else "refused"
-            print(f"{row.name}: {what} " + ", ".join(f"{n} x {reason}" for reason, n in row.reasons.most_common()))
+            print(f"{row.name}: refused " + ", ".join(f"{n} x {reason}" for reason, n in row.reasons.most_common()))
+        if row.chosen:
+            print(f"{row.name}: chose " + ", ".join(f"{n} x {window}" for window, n in row.chosen.most_common()))
 
 
 if __name__ == "__main__":

@@ -373,9 +373,6 @@ class MidiClock:
         (0 = downbeat; a downbeat still ahead starts an armed clock), or None."""
         if not bpm > 0:
             raise ValueError(f"bpm must be > 0, got {bpm}")
-        if position == 0 and beat_at is not None and self._armed and beat_at > time.monotonic():
-            self._bpm = float(bpm)
-            self.start(at=beat_at)
         with self._cond:
             if beat_at is not None:
                 half = 30.0 / float(bpm)
@@ -387,6 +384,8 @@ class MidiClock:
                 self._beats.clear()
             self._bpm = float(bpm)
             self._cond.notify()
+        if position == 0 and beat_at is not None and self._armed and beat_at > time.monotonic():
+            self.start(at=beat_at)
 
     def _period(self) -> float:
         """Seconds until the next tick, from the tempo and the known beats; called with the lock held."""
