@@ -279,3 +279,37 @@ def test_viterbi_compiles_in_memory_without_a_cache_folder(monkeypatch):
     finally:
         monkeypatch.undo()
         importlib.reload(viterbi)
+
+
+def online_beats(tracker: BeatTracker, act: np.ndarray, start: int = 0) -> np.ndarray:
+    """Beat times (s) ``process_online`` reports for frames ``start`` .. of ``act`` (the tracker keeps its state)."""
+    reports = [tracker.process_online(a) for a in act[start:]]
+    return np.array([r.frame / FPS - r.beat_lag for r in reports if r.is_beat])
+
+
+def test_seed_phase_puts_the_beats_on_the_tapped_grid():
+    n = int(12 * FPS)
+    eighths = pulse_activation(grid(200.0, 0.05, n / FPS), n)  # a body marking every 8th note: beat or off-beat?
+    for tapped in (1.25, 1.55):  # on either of them
+        tracker = BeatTracker.known_tempo(100.0)
+        online_beats(tracker, eighths[:31])  # frames 0 .. 30 filtered: the tracker is at 1.0 s
+        tracker.seed_phase(tapped - 1.0)
+        beats = online_beats(tracker, eighths, start=31)
+        taps = grid(100.0, tapped, n / FPS - 0.2)
+        assert len(beats) >= len(taps) - 1 and match(taps, beats, tolerance=1.0 / FPS) == 1.0
+        fresh = BeatTracker.known_tempo(100.0)
+        fresh.seed_phase(tapped % 0.6)  # before any frame: from frame 0 on
+        taps = grid(100.0, tapped % 0.6, n / FPS - 0.2)
+        assert match(taps[1:], online_beats(fresh, eighths), tolerance=1.0 / FPS) == 1.0
+    with pytest.raises(ValueError):
+        fresh.seed_phase(0.1, width_s=0.0)
+
+
+def test_the_body_moves_a_seeded_phase():
+    n = int(16 * FPS)
+    truth = grid(100.0, 0.55, n / FPS)
+    tracker = BeatTracker.known_tempo(100.0)
+    tracker.seed_phase(0.25)  # a quarter beat off the body's beats
+    beats = online_beats(tracker, pulse_activation(truth, n))
+    late = truth[truth > 8.0]
+    assert match(late[:-1], beats, tolerance=1.0 / FPS) == 1.0

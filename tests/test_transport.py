@@ -88,14 +88,15 @@ def test_outside_tempo_tap_and_downbeat():
         bpm = transport.tap(t)
     assert bpm == pytest.approx(100.0)
     transport.set_tempo(bpm)
-    events = dance(transport, clock, [2.0, 2.6, 3.2], 0.6)
+    events = dance(transport, clock, [2.4, 3.0, 3.6], 0.6)  # the dancer on the tapped beats
     beats = [e for e in events if isinstance(e, BeatEvent)]
+    assert [b.due_s for b in beats] == pytest.approx([3.6, 4.2])
     assert beats[-1].bpm == pytest.approx(100.0) and transport.held
     assert [b.position for b in beats] == [0, 1]
-    clock.now = 3.8  # beat 1 is due now: "this beat is one"
+    clock.now = 4.2  # beat 1 is due now: "this beat is one"
     assert transport.downbeat() == 1
-    clock.now = 3.9
-    beat = transport.observe_beat(3.8, 0.6, 0.9)
+    clock.now = 4.3
+    beat = transport.observe_beat(4.2, 0.6, 0.9)
     assert beat.index == 2 and beat.position == 1
     assert transport.tap(10.0) is None  # taps more than 2 s apart start again
 
@@ -125,3 +126,26 @@ def test_a_beat_the_decoder_misses_is_announced_on_the_grid_in_time():
         assert (transport.coast() is not None) == (k < 3)
     clock.now = 20.0
     assert transport.coast() is None  # nor a beat already past
+
+
+def test_taps_give_the_phase_too():
+    clock = FakeClock()
+    transport = Transport(clock)
+    dance(transport, clock, [2.0, 2.6, 3.2, 3.8], 0.6)  # the body says beats at 2.0 + 0.6 k
+    for t in (4.31, 4.89, 5.5):  # taps at 4.3 + 0.6 k (jitter 10 ms)
+        bpm = transport.tap(t)
+    assert bpm == pytest.approx(60 / 0.595) and transport.tapped_beat == pytest.approx(5.5, abs=0.01)
+    transport.set_tempo(bpm)
+    events = dance(transport, clock, [5.45], 0.6)  # the (seeded) decoder sees the tapped beat, a little early
+    beat = next(e for e in events if isinstance(e, BeatEvent))
+    assert beat.due_s == pytest.approx(5.5 + 0.595, abs=0.01)  # on the taps' grid, not the body's prediction
+    assert transport.tapped_beat is None  # the grid is used once; then the body moves the phase as usual
+    assert transport.tap(20.0) is None and transport.tap(20.1, bpm_range=(40.0, 300.0)) is None  # 600 BPM: ignored
+    assert transport.tapped_beat is None
+
+
+def test_tap_phase_fits_the_grid_and_allows_a_skipped_beat():
+    from rhythmicnet_live.live.transport import tap_phase
+
+    assert tap_phase([1.0, 1.52, 1.98, 2.5], 0.5) == pytest.approx(2.5, abs=0.005)
+    assert tap_phase([1.0, 1.5, 2.5, 3.0], 0.5) == pytest.approx(3.0)  # the beat at 2.0 was not tapped

@@ -4,6 +4,7 @@ due."""
 
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -17,6 +18,7 @@ from pythonosc.osc_message_builder import OscMessageBuilder
 from live_helpers import JackMidiIn, OscReceiver
 from rhythmicnet_live.live.journal import read_journal
 from rhythmicnet_live.live import osc_protocol as proto
+from rhythmicnet_live.live.transport import tap_phase
 from test_engine import CLIP, free_port
 
 #: Beats left out at the start while the decoder and the clock settle.
@@ -194,7 +196,9 @@ def test_tap_tempo_and_downbeat_over_osc(tmp_path):
     process = start_perform(tmp_path, osc.port, "--no-midi", control_port=control)
     try:
         wait_for_beats(osc, 3, process)
+        taps = []
         for _ in range(3):
+            taps.append(time.monotonic())
             send(control, proto.TAP)
             time.sleep(0.625)  # 96 BPM
         tapped = len(osc.received(proto.TEMPO))
@@ -210,6 +214,11 @@ def test_tap_tempo_and_downbeat_over_osc(tmp_path):
     assert len(after_taps) >= 2 and all(96 * 0.95 <= bpm <= 96 * 1.05 for bpm in after_taps)
     origin, journal = journal_of(tmp_path)
     beats = journal.of_type("beat")
+    period = statistics.median(np.diff(taps))
+    after = [origin + b["t"] for b in beats if origin + b["t"] > taps[-1]][:3]
+    off_grid = [1e3 * (abs((t - tap_phase(taps, period) + period / 2) % period - period / 2)) for t in after]
+    print(f"beats after the taps, ms off the taps' grid: {np.round(off_grid, 1).tolist()}")
+    assert min(off_grid) < 20.0  # the taps gave the phase (the tap message's trip over loopback: about 1 ms)
     one = min(beats, key=lambda b: abs(origin + b["t"] - said_one))  # "this beat is one"
     later = [b for b in beats if b["index"] > one["index"] + 1]  # announced after the downbeat message
     assert later and all(b["position_in_bar"] == (b["index"] - one["index"]) % 4 for b in later)

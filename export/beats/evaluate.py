@@ -18,7 +18,8 @@ T4%: share of sequences whose decoded tempo (median inter-beat interval) is with
 off ms: signed timing offset, the median over sequences of each sequence's median (detected beat - nearest
 true beat) in ms (negative = early); decoder cost in ms per 30 fps frame. Then the metrical-level
 confusion of the decoded tempo (right, double, half, 3/2, 2/3, other) and F / T4% / offset per genre,
-tempo band and keypoint source.
+tempo band and keypoint source. Last, the tap-in table (``--taps``): a performer taps the first beats, the runtime's
+``Transport.tap`` reads them, and the decoder goes on with the tap tempo, with or without the taps' phase.
 
 Decoder settings (``--tune``): for each test fold, the grid point (``GRID``; ``KNOWN_GRID`` for the
 known-tempo rows) with the best mean online F on the other folds' sequences, then the tempo prior (``PRIORS``)
@@ -246,6 +247,54 @@ def chance_row(items: list[EvalItem], skip: float, seed: int) -> Row:
     return row
 
 
+def tap_in_rows(activations: dict[str, Activations], items: list[EvalItem], taps: int, jitter_s: float,
+                skip: float, seed: int) -> list[Row]:
+    """What a performer who taps along gets: ``taps`` taps on the first true beats after ``skip`` s (each off by a
+    Gaussian ``jitter_s``), read by the runtime's ``Transport.tap``; scored from half a beat after the last tap.
+
+    Rows per activation: the true tempo given (phase from the body, as the known-tempo rows); the tap tempo with the
+    phase from the body (the decoder retuned to the tap tempo at the frame after the last tap, as before taps gave
+    the phase); the tap tempo and phase (the same, seeded with ``BeatTracker.seed_phase``, as ``perform`` does on
+    ``/rhythmicnet/tap``); the taps' grid continued without the body.
+    """
+    from rhythmicnet_live.live.transport import Transport
+
+    rng = np.random.default_rng(seed)
+    tapped = []  # per item: (tap bpm, the last tap's beat s, the first frame after the last tap, scoring start s)
+    for item in items:
+        transport = Transport(clock=lambda: 0.0)
+        for t in item.beats[item.beats >= skip][:taps] + rng.normal(0.0, jitter_s, taps):
+            bpm = transport.tap(float(t))
+        first = int(np.ceil(transport.tapped_beat * FPS))
+        tapped.append((bpm, transport.tapped_beat, first, transport.tapped_beat + 30.0 / bpm))
+
+    def after_taps(act: np.ndarray, bpm: float, first: int, seeded_at: float | None) -> np.ndarray:
+        tracker = BeatTracker.known_tempo(bpm)
+        if seeded_at is not None:
+            tracker.seed_phase((seeded_at - first / FPS) % (60.0 / bpm))
+        reports = [tracker.process_online(a) for a in act[first:]]
+        return np.array([(first + r.frame) / FPS - r.beat_lag for r in reports if r.is_beat])
+
+    decoders = {
+        "true tempo (body phase)": lambda act, it, bpm, beat, first: BeatTracker.known_tempo(
+            it.seq.bpm).process_sequence_online(act)[0],
+        "tap tempo (body phase)": lambda act, it, bpm, beat, first: after_taps(act, bpm, first, None),
+        "tap tempo + phase": lambda act, it, bpm, beat, first: after_taps(act, bpm, first, beat),
+    }
+    grid = Row("tap grid alone (no body)", items=list(items))
+    for item, (bpm, beat, first, start) in zip(items, tapped):
+        continued = beat + 60.0 / bpm * np.arange(1, int((item.seq.duration - beat) * bpm / 60.0) + 1)
+        grid.scores.append(score(item.beats, continued, item.seq.bpm, start))
+    rows = [grid]
+    for act_name, acts in activations.items():
+        for dec_name, decode in decoders.items():
+            row = Row(f"{act_name} | {dec_name}", items=list(items))
+            for act, item, (bpm, beat, first, start) in zip(acts.beat, items, tapped):
+                row.scores.append(score(item.beats, decode(act, item, bpm, beat, first), item.seq.bpm, start))
+            rows.append(row)
+    return rows
+
+
 def searcher_kwargs(kw: dict) -> dict:
     """``BeatTracker`` keyword arguments for tuned settings (a "prior" (bpm, width) as prior_bpm and prior_width)."""
     kw = dict(kw)
@@ -411,6 +460,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--pose-fps", type=float, default=None,
                         help="add rows with pose run at this rate only (frames per second; take --pose-fps), "
                              "beside the same activations at the full 30 fps")
+    parser.add_argument("--taps", type=int, default=4,
+                        help="add the tap-in table: this many taps (>= 2) on the first beats, then the body (0: leave it out)")
+    parser.add_argument("--tap-jitter", type=float, default=0.015, help="seconds, the taps' timing error (Gaussian)")
     parser.add_argument("--out", type=Path, default=None, help="also write the report and a JSON summary here (stem)")
     args = parser.parse_args(argv)
     seqs = load_aistpp(args.data)
@@ -441,6 +493,13 @@ def main(argv: list[str] | None = None) -> None:
              f"{sum(not it.seq.is_3d for it in items)} 2D sFM), tempo range {args.min_bpm:g}-{args.max_bpm:g} BPM, "
              f"decoder settings {'tuned per fold' if args.tune else 'default'}")
     text = report(rows, title)
+    if args.taps:
+        if args.taps < 2:
+            parser.error("--taps: at least 2 taps give a tempo")
+        tap_rows = tap_in_rows(acts, items, args.taps, args.tap_jitter, args.skip, args.seed)
+        text += "\n\n" + format_table(tap_rows, f"after {args.taps} taps on the first beats ({1e3 * args.tap_jitter:g} ms "
+                                        f"jitter), scored from half a beat after the last tap")
+        rows += tap_rows
     print(text)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -223,6 +223,9 @@ def load_offline_decoder_in_background() -> None:
 #: shipped beat model (``python -m export.beats.evaluate --cv v1 --tune``; every fold chose the 0.1 s lag): beats
 #: reported 0.1 s after they happen (``beat_lag``), once the forward filter has seen their activation peak.
 KNOWN_TEMPO_SETTINGS = {"decision_lag_s": 0.1, "online_offset_s": 0.0}
+#: Seconds: how far from the tapped beat ``BeatTracker.seed_phase`` lets the phase start (a Gaussian's width), about a
+#: person's tapping jitter (tested in ``export.beats.evaluate``'s tap-in table: 30 ms, not 60).
+TAP_PHASE_WIDTH_S = 0.03
 
 #: Tempo prior of ``BeatTracker.for_takes`` (Viterbi over a whole clip, tempo searched), chosen by 4-fold
 #: cross-validation by dancer on AIST++ (``python -m export.beats.evaluate --cv ST-GCN+TF+RelAttn+SSM --tune``: every
@@ -394,6 +397,21 @@ class BeatTracker:
         self.step = -1
         self.previous = float("nan")
         self.last_beat_step = -(10**9)
+
+    def seed_phase(self, to_next_s: float, width_s: float = TAP_PHASE_WIDTH_S) -> None:
+        """Put the next beat ``to_next_s`` seconds after the last frame filtered (after the next frame for a tracker
+        that has filtered none), give or take ``width_s`` (s, a Gaussian), keeping the tempo distribution: the
+        phase a performer taps. The body moves it from there, as from any other state."""
+        if not width_s > 0:
+            raise ValueError(f"need width_s > 0, got {width_s}")
+        space = self.space
+        steps = to_next_s * self.rate
+        off = (self.steps_to_next - steps) % space.interval
+        distance = np.minimum(off, space.interval - off)  # steps, around the beat cycle
+        weight = np.exp(-0.5 * (distance / (width_s * self.rate)) ** 2)
+        per_tempo = np.bincount(space.tempo_index, weights=self.alpha)
+        norm = np.bincount(space.tempo_index, weights=weight)
+        self.alpha = per_tempo[space.tempo_index] * weight / norm[space.tempo_index]
 
     def process_online(self, activation: float, reset: bool = False, tempo: np.ndarray | None = None) -> OnlineBeat:
         """Filter one frame's activation (NaN = missing: no body) and, if given, its tempo distribution over

@@ -208,6 +208,7 @@ class PerformanceEngine:
         self._bars_lock = threading.Lock()
         self._style_steps: list[int] = []  # sudden moves of the current bar, as steps in the bar
         self._last_body = -np.inf
+        self._decoded_until: float | None = None  # capture time (s) of the frame the decoder filtered last
         self._known_bpm: float | None = None
         self._actions: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
         controls.subscribe(self._on_control)
@@ -254,9 +255,15 @@ class PerformanceEngine:
         log.info("tempo held at %.2f BPM", bpm)
 
     def _tap(self, t: float) -> None:
-        bpm = self.transport.tap(t)
-        if bpm is not None and proto.TEMPO_LIMITS[0] <= bpm <= proto.TEMPO_LIMITS[1]:
-            self._set_known_tempo(bpm)
+        """Taps give the tempo and the phase: the decoder's next beat is put on the taps' grid."""
+        bpm = self.transport.tap(t, proto.TEMPO_LIMITS)
+        if bpm is None:
+            return
+        self._set_known_tempo(bpm)
+        tracker = self.pipeline.tracker
+        if self._decoded_until is not None:
+            now = self._decoded_until + (0.0 if tracker.frame >= 0 else 1.0 / FPS)  # the tracker's next frame if fresh
+            tracker.seed_phase((self.transport.tapped_beat - now) % (60.0 / bpm))
 
     # ---- transport events ----------------------------------------------------------------------
     def _on_event(self, event: Event) -> None:
@@ -346,6 +353,7 @@ class PerformanceEngine:
     def _step(self, t_frame: float, xy: np.ndarray) -> None:
         """One internal (30 fps) frame at capture time ``t_frame``."""
         step = self.pipeline.process_online(xy)
+        self._decoded_until = t_frame - self.pipeline.delay_s
         if np.isfinite(step.activation):
             self._last_body = t_frame
             self.stats.seen_frames += 1

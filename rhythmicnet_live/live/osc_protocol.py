@@ -25,7 +25,8 @@ Control (Max/DAW -> engine, default 127.0.0.1:9001, loopback only unless configu
     /rhythmicnet/tempo_range f f        min_bpm max_bpm, inside TEMPO_LIMITS
     /rhythmicnet/bpm f                  known tempo (BPM, inside TEMPO_LIMITS; the body gives the phase within
                                         +-4%); 0 = follow the dancer again
-    /rhythmicnet/tap                    tap tempo: two or more taps (at most 2 s apart) set the known tempo
+    /rhythmicnet/tap                    tap tempo and phase: two or more taps (at most 2 s apart) set the known
+                                        tempo, and the next beat lands on the taps' grid (then the body moves it)
     /rhythmicnet/downbeat               "this beat is one": the beat nearest now becomes the bar's first
     /rhythmicnet/ping [i reply_port]    -> /rhythmicnet/pong, sent to the sender's host at reply_port
                                            (or to the sender's own address and port when no port is given)

@@ -12,7 +12,8 @@ the tempo the grid actually plays from the previous due beat to this one, which 
 
 Tempo sources: the dancer (mean of the last ``settle_beats`` observed beat intervals, each divided by the number
 of periods it spans), a lock on that settled tempo, or a tempo from outside (a known tempo, tap tempo, a DAW's
-MIDI clock, an Ableton Link session) set with :meth:`Transport.set_tempo`. The phase always comes from the body.
+MIDI clock, an Ableton Link session) set with :meth:`Transport.set_tempo`. The phase comes from the body; taps
+(:meth:`Transport.tap`) put the next announced beat on their grid, and the body moves it from there.
 
 Every output listens to the events (each stamped with the monotonic time ``due_s`` it is due to sound): the
 sender process sends OSC messages and anchors the MIDI clock at that time, the journal records them, the
@@ -104,6 +105,13 @@ Event = Union[BeatEvent, BarEvent, TempoEvent, StyleEvent, KeypointsEvent, NoteE
 Listener = Callable[[Event], None]
 
 
+def tap_phase(taps: list[float], period: float) -> float:
+    """The time (s) of the last tap's beat on the grid of ``period`` (s) fitted to ``taps`` (s) by least squares
+    (each tap counted as the beat nearest its place; a skipped beat is allowed)."""
+    beats = [round((t - taps[0]) / period) for t in taps]
+    return statistics.fmean(t - b * period for t, b in zip(taps, beats)) + beats[-1] * period
+
+
 class Transport:
     """The beat grid and its events; see the module docstring.
 
@@ -125,6 +133,7 @@ class Transport:
         self._held_period: float | None = None  # locked or external tempo (s per beat)
         self._external = False
         self._taps: list[float] = []
+        self._tap_grid: tuple[float, float] | None = None  # (the last tap's beat s, period s) until a beat lands on it
         self._downbeat = 0
         self.index = -1  # the latest announced beat
         self.last_due: float | None = None  # its due time (s)
@@ -166,16 +175,26 @@ class Transport:
         if bpm is not None:
             self.period = self._held_period
 
-    def tap(self, t: float | None = None) -> float | None:
+    def tap(self, t: float | None = None, bpm_range: tuple[float, float] = (0.0, float("inf"))) -> float | None:
         """A tap at ``t`` (default now). Returns the tap tempo (BPM: 60 / median interval) once two taps at most
-        ``TAP_RESET_S`` apart are in, else None."""
+        ``TAP_RESET_S`` apart are in and it is within ``bpm_range``, else None. The taps also give the phase: the
+        next beat announced lands on their grid (``tapped_beat``), and from there the body moves it as usual."""
         t = self.clock() if t is None else t
         if self._taps and t - self._taps[-1] > TAP_RESET_S:
             self._taps = []
         self._taps = (self._taps + [t])[-8:]
         if len(self._taps) < 2:
             return None
-        return 60.0 / statistics.median(b - a for a, b in zip(self._taps, self._taps[1:]))
+        period = statistics.median(b - a for a, b in zip(self._taps, self._taps[1:]))
+        if not bpm_range[0] <= 60.0 / period <= bpm_range[1]:
+            return None
+        self._tap_grid = (tap_phase(self._taps, period), period)
+        return 60.0 / period
+
+    @property
+    def tapped_beat(self) -> float | None:
+        """The time (s) of the last tap's beat on the grid fitted to the taps, until a beat is announced on it."""
+        return None if self._tap_grid is None else self._tap_grid[0]
 
     # ---- position ------------------------------------------------------------------------------
     def position_of(self, index: int) -> int:
@@ -228,7 +247,9 @@ class Transport:
             return None  # the first beat is announced once an observation confirms a prediction
         self.period = self._held_period or self.settled_period or next_s
         predicted = t_beat + next_s
-        if self.last_due is None:
+        if self._tap_grid is not None:
+            due, spans = self._on_tap_grid(predicted)
+        elif self.last_due is None:
             due, spans = predicted, 1
         else:
             spans = round((predicted - self.last_due) / self.period)
@@ -242,6 +263,18 @@ class Transport:
             due += self.period
             spans += 1
         return self._announce(due, spans, confidence)
+
+    def _on_tap_grid(self, predicted: float) -> tuple[float, int]:
+        """The tap grid's beat nearest ``predicted`` (at least half a period after the last due beat) and the
+        beats it spans; the grid is used once."""
+        tapped, period = self._tap_grid
+        self._tap_grid = None
+        due = tapped + round((predicted - tapped) / period) * period
+        if self.last_due is None:
+            return due, 1
+        while due < self.last_due + 0.5 * self.period:
+            due += period
+        return due, max(1, round((due - self.last_due) / self.period))
 
     def coast(self) -> BeatEvent | None:
         """Announce the next grid beat without an observation when none came in time (a beat the decoder
