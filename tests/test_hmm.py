@@ -313,3 +313,20 @@ def test_the_body_moves_a_seeded_phase():
     beats = online_beats(tracker, pulse_activation(truth, n))
     late = truth[truth > 8.0]
     assert match(late[:-1], beats, tolerance=1.0 / FPS) == 1.0
+
+
+def test_a_tapped_tracker_weighs_the_body_less_from_the_tapped_phase():
+    from rhythmicnet_live.analysis.hmm import TAP_SETTINGS, BeatObservationModel
+
+    tracker = BeatTracker.tapped(100.0, 0.35)
+    full = BeatObservationModel(tracker.space, tracker.observation.observation_lambda)
+    assert tracker.observation.weight == TAP_SETTINGS["observation_weight"] < 1.0
+    for a in (0.05, 0.5, 0.95):  # the likelihood of one activation, raised to the weight
+        np.testing.assert_allclose(tracker.observation.log_likelihood(a), tracker.observation.weight * full.log_likelihood(a))
+    np.testing.assert_allclose(tracker.observation.log_ratio(np.array([0.2, 0.8])),
+                               tracker.observation.weight * full.log_ratio(np.array([0.2, 0.8])))
+    n = int(8 * FPS)
+    eighths = pulse_activation(grid(200.0, 0.05, n / FPS), n)  # on- or off-beat: the taps decide
+    assert match(grid(100.0, 0.35, n / FPS - 0.2), online_beats(tracker, eighths), tolerance=1.0 / FPS) == 1.0
+    with pytest.raises(ValueError):
+        BeatTracker(observation_weight=0.0)

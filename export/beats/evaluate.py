@@ -247,16 +247,22 @@ def chance_row(items: list[EvalItem], skip: float, seed: int) -> Row:
     return row
 
 
+#: Body weights (``BeatTracker`` observation_weight) after taps, chosen per test fold in the tap-in table.
+TAP_WEIGHTS = (1.0, 0.5, 0.25, 0.1)
+
+
 def tap_in_rows(activations: dict[str, Activations], items: list[EvalItem], taps: int, jitter_s: float,
-                skip: float, seed: int) -> list[Row]:
+                skip: float, seed: int, folds: int = 4) -> list[Row]:
     """What a performer who taps along gets: ``taps`` taps on the first true beats after ``skip`` s (each off by a
     Gaussian ``jitter_s``), read by the runtime's ``Transport.tap``; scored from half a beat after the last tap.
 
-    Rows per activation: the true tempo given (phase from the body, as the known-tempo rows); the tap tempo with the
-    phase from the body (the decoder retuned to the tap tempo at the frame after the last tap, as before taps gave
-    the phase); the tap tempo and phase (the same, seeded with ``BeatTracker.seed_phase``, as ``perform`` does on
-    ``/rhythmicnet/tap``); the taps' grid continued without the body.
+    Rows: the taps' grid continued without the body; then per activation: the true tempo given (phase from the body,
+    as the known-tempo rows); the tap tempo with the phase from the body (a known-tempo decoder from the frame after
+    the last tap, as before taps gave the phase); the tap tempo and phase (``BeatTracker.tapped``, as ``perform``
+    does on ``/rhythmicnet/tap``) with the body at full weight, with the shipped ``TAP_SETTINGS``, and with the
+    body weight (``TAP_WEIGHTS``) chosen per test fold of dancers on the other folds.
     """
+    from rhythmicnet_live.analysis.hmm import TAP_SETTINGS
     from rhythmicnet_live.live.transport import Transport
 
     rng = np.random.default_rng(seed)
@@ -268,30 +274,40 @@ def tap_in_rows(activations: dict[str, Activations], items: list[EvalItem], taps
         first = int(np.ceil(transport.tapped_beat * FPS))
         tapped.append((bpm, transport.tapped_beat, first, transport.tapped_beat + 30.0 / bpm))
 
-    def after_taps(act: np.ndarray, bpm: float, first: int, seeded_at: float | None) -> np.ndarray:
-        tracker = BeatTracker.known_tempo(bpm)
-        if seeded_at is not None:
-            tracker.seed_phase((seeded_at - first / FPS) % (60.0 / bpm))
+    def after_taps(act: np.ndarray, bpm: float, first: int, beat: float | None, **kwargs) -> np.ndarray:
+        tracker = (BeatTracker.known_tempo(bpm) if beat is None
+                   else BeatTracker.tapped(bpm, (beat - first / FPS) % (60.0 / bpm), **kwargs))
         reports = [tracker.process_online(a) for a in act[first:]]
         return np.array([(first + r.frame) / FPS - r.beat_lag for r in reports if r.is_beat])
 
-    decoders = {
-        "true tempo (body phase)": lambda act, it, bpm, beat, first: BeatTracker.known_tempo(
-            it.seq.bpm).process_sequence_online(act)[0],
-        "tap tempo (body phase)": lambda act, it, bpm, beat, first: after_taps(act, bpm, first, None),
-        "tap tempo + phase": lambda act, it, bpm, beat, first: after_taps(act, bpm, first, beat),
-    }
+    def decoded(name: str, acts: Activations, decode) -> Row:
+        row = Row(name, items=list(items))
+        for act, item, (bpm, beat, first, start) in zip(acts.beat, items, tapped):
+            row.scores.append(score(item.beats, decode(act, item, bpm, beat, first), item.seq.bpm, start))
+        return row
+
     grid = Row("tap grid alone (no body)", items=list(items))
     for item, (bpm, beat, first, start) in zip(items, tapped):
         continued = beat + 60.0 / bpm * np.arange(1, int((item.seq.duration - beat) * bpm / 60.0) + 1)
         grid.scores.append(score(item.beats, continued, item.seq.bpm, start))
     rows = [grid]
-    for act_name, acts in activations.items():
-        for dec_name, decode in decoders.items():
-            row = Row(f"{act_name} | {dec_name}", items=list(items))
-            for act, item, (bpm, beat, first, start) in zip(acts.beat, items, tapped):
-                row.scores.append(score(item.beats, decode(act, item, bpm, beat, first), item.seq.bpm, start))
-            rows.append(row)
+    fold_of = {d: f for f, ds in enumerate(dancer_folds([it.seq for it in items], folds, seed)) for d in ds}
+    for name, acts in activations.items():
+        rows.append(decoded(f"{name} | true tempo (body phase)", acts, lambda a, it, bpm, beat, first: BeatTracker.known_tempo(
+            it.seq.bpm).process_sequence_online(a)[0]))
+        rows.append(decoded(f"{name} | tap tempo (body phase)", acts,
+                            lambda a, it, bpm, beat, first: after_taps(a, bpm, first, None)))
+        weighted = {w: decoded(f"{name} | tap tempo + phase, body x{w:g}", acts, lambda a, it, bpm, beat, first, w=w:
+                               after_taps(a, bpm, first, beat, observation_weight=w)) for w in TAP_WEIGHTS}
+        rows.append(weighted[1.0])
+        rows.append(weighted[TAP_SETTINGS["observation_weight"]])
+        rows[-1].name = f"{name} | tap tempo + phase (shipped)"
+        per_fold = Row(f"{name} | tap tempo + phase, weight per fold", items=list(items))
+        for i, item in enumerate(items):
+            train = [j for j, other in enumerate(items) if fold_of[other.seq.dancer] != fold_of[item.seq.dancer]]
+            best = max(TAP_WEIGHTS, key=lambda w: np.mean([weighted[w].scores[j]["F"] for j in train]))
+            per_fold.scores.append(weighted[best].scores[i])
+        rows.append(per_fold)
     return rows
 
 
@@ -383,12 +399,13 @@ def evaluate(items: list[EvalItem], activations: dict[str, Activations], min_bpm
 
 def format_table(rows: list[Row], title: str) -> str:
     names = {"tempo_acc": "T4%", "offset_ms": "off ms"}
-    header = f"{'activation | decoder':<46}" + "".join(f"{names.get(m, m):>8}" for m in METRICS) + f"{'ms/frame':>9}"
+    width = max([46] + [len(row.name) + 1 for row in rows])
+    header = f"{'activation | decoder':<{width}}" + "".join(f"{names.get(m, m):>8}" for m in METRICS) + f"{'ms/frame':>9}"
     lines = [title, header, "-" * len(header)]
     for row in rows:
         means = row.mean()
         cost = f"{row.ms_per_frame:9.4f}" if row.frames else f"{'-':>9}"
-        lines.append(f"{row.name:<46}" + "".join(f"{means[m]:8.3f}" for m in METRICS[:-1])
+        lines.append(f"{row.name:<{width}}" + "".join(f"{means[m]:8.3f}" for m in METRICS[:-1])
                      + f"{means['offset_ms']:8.0f}" + cost)
     return "\n".join(lines)
 

@@ -139,13 +139,19 @@ class BeatObservationModel:
     its step inside the region, so that one beat of a flat activation has the same likelihood at every tempo: with
     whole states the share rounds differently per tempo, and a flat, high activation (a body that moves without
     accents) pulled the tempo to the top of the range.
+
+    ``weight`` (0 < weight <= 1) is how much one activation counts, an exponent on its likelihood: below 1 the
+    body moves the phase and tempo more slowly (after a performer tapped the phase in).
     """
 
-    def __init__(self, space: BeatStateSpace, observation_lambda: float = 8.0):
+    def __init__(self, space: BeatStateSpace, observation_lambda: float = 8.0, weight: float = 1.0):
         if observation_lambda <= 2.0:
             raise ValueError(f"need observation_lambda > 2 (the beat region is a share of the beat), got {observation_lambda}")
+        if not 0.0 < weight <= 1.0:
+            raise ValueError(f"need 0 < weight <= 1, got {weight}")
         self.space = space
         self.observation_lambda = observation_lambda
+        self.weight = weight
         from_peak = np.minimum(space.position, space.interval - space.position)
         half = space.interval / (2 * observation_lambda)
         self.beat_weight = np.where(space.position == 0, np.minimum(2 * half, 1.0),
@@ -160,12 +166,12 @@ class BeatObservationModel:
         """(log P(a | outside the beat region), log P(a | inside) - log P(a | outside))."""
         a = min(max(float(activation), 1e-6), 1.0 - 1e-6)
         log_other = float(np.log((1.0 - a) / (self.observation_lambda - 1.0)))
-        return log_other, float(np.log(a)) - log_other
+        return self.weight * log_other, self.weight * (float(np.log(a)) - log_other)
 
     def log_ratio(self, activation: np.ndarray) -> np.ndarray:
         """log P(a | inside the beat region) - log P(a | outside it), per value of ``activation`` (no NaN)."""
         a = np.clip(activation, 1e-6, 1.0 - 1e-6)
-        return np.log(a) - np.log((1.0 - a) / (self.observation_lambda - 1.0))
+        return self.weight * (np.log(a) - np.log((1.0 - a) / (self.observation_lambda - 1.0)))
 
     def log_likelihood(self, activation: float) -> np.ndarray:
         """log P(a | state) (S,); zeros for a missing step (NaN)."""
@@ -226,6 +232,10 @@ KNOWN_TEMPO_SETTINGS = {"decision_lag_s": 0.1, "online_offset_s": 0.0}
 #: Seconds: how far from the tapped beat ``BeatTracker.seed_phase`` lets the phase start (a Gaussian's width), about a
 #: person's tapping jitter (tested in ``export.beats.evaluate``'s tap-in table: 30 ms, not 60).
 TAP_PHASE_WIDTH_S = 0.03
+#: Settings of ``BeatTracker.tapped`` (a known tempo whose phase was tapped in): the body counts a quarter as much,
+#: so the tapped phase holds longer. Chosen by 4-fold cross-validation by dancer on AIST++ with the fold models
+#: (``python -m export.beats.evaluate --cv ST-GCN+TF+RelAttn+SSM``, tap-in table: 3 folds chose 0.25, one 0.1).
+TAP_SETTINGS = {"observation_weight": 0.25}
 
 #: Tempo prior of ``BeatTracker.for_takes`` (Viterbi over a whole clip, tempo searched), chosen by 4-fold
 #: cross-validation by dancer on AIST++ (``python -m export.beats.evaluate --cv ST-GCN+TF+RelAttn+SSM --tune``: every
@@ -246,7 +256,8 @@ class BeatTracker:
     ``num_predictions`` (length of ``next_beats``);
     ``tempo_bins`` (BPM of a beat model's tempo classes, if it has a tempo head) and ``tempo_weight``;
     ``prior_bpm`` and ``prior_width``: a log-normal tempo prior (centre in BPM, width in natural-log units of tempo)
-    that weighs every beat's choice of tempo (None: every tempo alike).
+    that weighs every beat's choice of tempo (None: every tempo alike); ``observation_weight``: how much one frame's
+    activation counts (``BeatObservationModel``'s weight; ``TAP_SETTINGS`` after taps).
     Defaults are what most test folds chose in cross-validation on AIST++ with the shipped model
     (``python -m export.beats.evaluate --cv v1 --tune``).
     """
@@ -268,6 +279,7 @@ class BeatTracker:
         tempo_weight: float = 0.1,
         prior_bpm: float | None = None,
         prior_width: float = 0.4,
+        observation_weight: float = 1.0,
     ):
         self.fps, self.upsample = fps, int(upsample)
         self.rate = fps * self.upsample
@@ -277,7 +289,7 @@ class BeatTracker:
         arrival = None if prior_bpm is None else np.exp(
             -0.5 * (np.log(60.0 * self.rate / space.intervals / prior_bpm) / prior_width) ** 2)
         self.transition = TempoTransitionModel(space, transition_lambda, tempo_jump, arrival)
-        self.observation = BeatObservationModel(space, observation_lambda)
+        self.observation = BeatObservationModel(space, observation_lambda, observation_weight)
         # The reported online beat: pointer position ``online_offset_s`` after pointer 0, per tempo (mod its interval).
         beat_position = np.round(online_offset_s * self.rate).astype(int) % space.interval
         since = (space.position - beat_position) % space.interval  # steps since the (offset) beat
@@ -306,6 +318,14 @@ class BeatTracker:
         if bpm <= 0 or not 0 < tolerance < 1:
             raise ValueError(f"need bpm > 0 and 0 < tolerance < 1, got {bpm}, {tolerance}")
         return cls(min_bpm=bpm * (1 - tolerance), max_bpm=bpm * (1 + tolerance), **{**KNOWN_TEMPO_SETTINGS, **kwargs})
+
+    @classmethod
+    def tapped(cls, bpm: float, to_next_s: float, tolerance: float = 0.04, **kwargs) -> "BeatTracker":
+        """A known-tempo tracker (``known_tempo``) whose next beat was tapped in ``to_next_s`` seconds after its first
+        frame (``seed_phase``), with ``TAP_SETTINGS`` unless ``kwargs`` say otherwise."""
+        tracker = cls.known_tempo(bpm, tolerance, **{**TAP_SETTINGS, **kwargs})
+        tracker.seed_phase(to_next_s)
+        return tracker
 
     @classmethod
     def for_takes(cls, min_bpm: float = 60.0, max_bpm: float = 180.0, **kwargs) -> "BeatTracker":

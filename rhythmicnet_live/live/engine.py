@@ -255,15 +255,15 @@ class PerformanceEngine:
         log.info("tempo held at %.2f BPM", bpm)
 
     def _tap(self, t: float) -> None:
-        """Taps give the tempo and the phase: the decoder's next beat is put on the taps' grid."""
+        """Taps give the tempo and the phase: the decoder starts afresh with its next beat on the taps' grid."""
         bpm = self.transport.tap(t, proto.TEMPO_LIMITS)
         if bpm is None:
             return
         self._set_known_tempo(bpm)
-        tracker = self.pipeline.tracker
         if self._decoded_until is not None:
-            now = self._decoded_until + (0.0 if tracker.frame >= 0 else 1.0 / FPS)  # the tracker's next frame if fresh
-            tracker.seed_phase((self.transport.tapped_beat - now) % (60.0 / bpm))
+            first = self._decoded_until + 1.0 / FPS  # the new tracker's first frame
+            to_next = (self.transport.tapped_beat - first) % (60.0 / bpm)
+            self.pipeline.retune(BeatTracker.tapped(bpm, to_next, tolerance=proto.KNOWN_TEMPO_TOLERANCE))
 
     # ---- transport events ----------------------------------------------------------------------
     def _on_event(self, event: Event) -> None:
