@@ -330,3 +330,25 @@ def test_a_tapped_tracker_weighs_the_body_less_from_the_tapped_phase():
     assert match(grid(100.0, 0.35, n / FPS - 0.2), online_beats(tracker, eighths), tolerance=1.0 / FPS) == 1.0
     with pytest.raises(ValueError):
         BeatTracker(observation_weight=0.0)
+
+
+def test_a_known_tempo_holds_when_the_body_gives_no_accents():
+    rng = np.random.default_rng(0)
+    for act in (np.full(int(20 * FPS), 0.3), rng.uniform(0.05, 0.6, int(20 * FPS))):  # moving, but no accents
+        beats, _ = BeatTracker.known_tempo(100.0).process_sequence_online(act)
+        assert 60.0 / np.median(np.diff(beats)) == pytest.approx(100.0, rel=0.02)
+    unweighted, _ = BeatTracker.known_tempo(100.0, prior_width=None).process_sequence_online(np.full(int(20 * FPS), 0.3))
+    assert 60.0 / np.median(np.diff(unweighted)) < 96.0  # without the prior it slid to the slow end of its range
+
+
+def test_set_prior_moves_the_tempo_prior_and_keeps_the_state():
+    tracker = BeatTracker.known_tempo(100.0)
+    online_beats(tracker, pulse_activation(grid(100.0, 0.3, 4.0), int(4 * FPS)))
+    alpha = tracker.alpha.copy()
+    tracker.set_prior(102.0, 0.01)
+    assert tracker.prior_bpm == 102.0 and tracker.prior_width == 0.01
+    np.testing.assert_array_equal(tracker.alpha, alpha)
+    favoured = tracker.space.intervals[tracker.transition.log_arrival.argmax()]
+    assert 60.0 * tracker.rate / favoured == pytest.approx(102.0, rel=0.01)
+    with pytest.raises(ValueError):
+        tracker.set_prior(0.0)

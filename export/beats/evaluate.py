@@ -36,6 +36,7 @@ import argparse
 import itertools
 import json
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -247,8 +248,53 @@ def chance_row(items: list[EvalItem], skip: float, seed: int) -> Row:
     return row
 
 
-#: Body weights (``BeatTracker`` observation_weight) after taps, chosen per test fold in the tap-in table.
+#: Known tempo: widths of the tempo prior centred on the given tempo (``BeatTracker.known_tempo`` prior_width; None:
+#: none), chosen per test fold in the known-tempo table; the shipped decoder is then given tempi this far off.
+KNOWN_PRIOR_WIDTHS = (None, 0.04, 0.02, 0.01)
+TEMPO_ERRORS = (0.01, 0.02, 0.03)
+#: Body weights (``BeatTracker`` observation_weight) after taps, chosen per test fold (with the prior width) in the
+#: tap-in table.
 TAP_WEIGHTS = (1.0, 0.5, 0.25, 0.1)
+
+
+def per_fold(name: str, candidates: dict, items: list[EvalItem], folds: int, seed: int) -> tuple[Row, Counter]:
+    """A row whose every sequence takes the candidate row (of ``candidates``, same items) with the best mean F on
+    the other folds of dancers, and how often (test fold, candidate) was chosen."""
+    fold_of = {d: f for f, ds in enumerate(dancer_folds([it.seq for it in items], folds, seed)) for d in ds}
+    row, picks = Row(name, items=list(items)), Counter()
+    for i, item in enumerate(items):
+        fold = fold_of[item.seq.dancer]
+        train = [j for j, other in enumerate(items) if fold_of[other.seq.dancer] != fold]
+        best = max(candidates, key=lambda k: np.mean([candidates[k].scores[j]["F"] for j in train]))
+        picks[(fold, best)] += 1
+        row.scores.append(candidates[best].scores[i])
+    return row, picks
+
+
+def known_tempo_rows(activations: dict[str, Activations], items: list[EvalItem], skip: float, seed: int,
+                     folds: int = 4) -> list[Row]:
+    """Known tempo (the true tempo given, ``KNOWN_TEMPO_SETTINGS``), online and offline, per tempo prior width
+    (``KNOWN_PRIOR_WIDTHS``), with the width chosen per test fold of dancers on the other folds; then the shipped
+    decoder given a tempo ``TEMPO_ERRORS`` too fast (online)."""
+    def decode(acts: Activations, name: str, online: bool, error: float = 0.0, **kwargs) -> Row:
+        row = Row(name, items=list(items))
+        for act, item in zip(acts.beat, items):
+            tracker = BeatTracker.known_tempo(item.seq.bpm * (1 + error), **kwargs)
+            beats = tracker.process_sequence_online(act)[0] if online else tracker.process_offline(act)
+            row.scores.append(score(item.beats, beats, item.seq.bpm, skip))
+        return row
+
+    rows = []
+    for act_name, acts in activations.items():
+        for online in (True, False):
+            mode = "online" if online else "offline"
+            widths = {w: decode(acts, f"{act_name} | known {mode}, prior width {w}", online, prior_width=w)
+                      for w in KNOWN_PRIOR_WIDTHS}
+            chosen, picks = per_fold(f"{act_name} | known {mode}, width per fold", widths, items, folds, seed)
+            rows += [*widths.values(), chosen]
+            print(f"{act_name} known {mode}: prior width chosen per test fold {sorted(picks.items())}", flush=True)
+        rows += [decode(acts, f"{act_name} | known online (shipped), given {100 * e:+g}%", True, e) for e in TEMPO_ERRORS]
+    return rows
 
 
 def tap_in_rows(activations: dict[str, Activations], items: list[EvalItem], taps: int, jitter_s: float,
@@ -259,8 +305,8 @@ def tap_in_rows(activations: dict[str, Activations], items: list[EvalItem], taps
     Rows: the taps' grid continued without the body; then per activation: the true tempo given (phase from the body,
     as the known-tempo rows); the tap tempo with the phase from the body (a known-tempo decoder from the frame after
     the last tap, as before taps gave the phase); the tap tempo and phase (``BeatTracker.tapped``, as ``perform``
-    does on ``/rhythmicnet/tap``) with the body at full weight, with the shipped ``TAP_SETTINGS``, and with the
-    body weight (``TAP_WEIGHTS``) chosen per test fold of dancers on the other folds.
+    does on ``/rhythmicnet/tap``) with the body at full weight and no prior, with the shipped ``TAP_SETTINGS``,
+    and with the body weight (``TAP_WEIGHTS``) and prior width (``KNOWN_PRIOR_WIDTHS``) chosen per test fold.
     """
     from rhythmicnet_live.analysis.hmm import TAP_SETTINGS
     from rhythmicnet_live.live.transport import Transport
@@ -275,7 +321,7 @@ def tap_in_rows(activations: dict[str, Activations], items: list[EvalItem], taps
         tapped.append((bpm, transport.tapped_beat, first, transport.tapped_beat + 30.0 / bpm))
 
     def after_taps(act: np.ndarray, bpm: float, first: int, beat: float | None, **kwargs) -> np.ndarray:
-        tracker = (BeatTracker.known_tempo(bpm) if beat is None
+        tracker = (BeatTracker.known_tempo(bpm, **kwargs) if beat is None
                    else BeatTracker.tapped(bpm, (beat - first / FPS) % (60.0 / bpm), **kwargs))
         reports = [tracker.process_online(a) for a in act[first:]]
         return np.array([(first + r.frame) / FPS - r.beat_lag for r in reports if r.is_beat])
@@ -291,23 +337,21 @@ def tap_in_rows(activations: dict[str, Activations], items: list[EvalItem], taps
         continued = beat + 60.0 / bpm * np.arange(1, int((item.seq.duration - beat) * bpm / 60.0) + 1)
         grid.scores.append(score(item.beats, continued, item.seq.bpm, start))
     rows = [grid]
-    fold_of = {d: f for f, ds in enumerate(dancer_folds([it.seq for it in items], folds, seed)) for d in ds}
     for name, acts in activations.items():
         rows.append(decoded(f"{name} | true tempo (body phase)", acts, lambda a, it, bpm, beat, first: BeatTracker.known_tempo(
             it.seq.bpm).process_sequence_online(a)[0]))
         rows.append(decoded(f"{name} | tap tempo (body phase)", acts,
                             lambda a, it, bpm, beat, first: after_taps(a, bpm, first, None)))
-        weighted = {w: decoded(f"{name} | tap tempo + phase, body x{w:g}", acts, lambda a, it, bpm, beat, first, w=w:
-                               after_taps(a, bpm, first, beat, observation_weight=w)) for w in TAP_WEIGHTS}
-        rows.append(weighted[1.0])
-        rows.append(weighted[TAP_SETTINGS["observation_weight"]])
+        settings = {(w, p): decoded(f"{name} | tap tempo + phase, body x{w:g}, prior {p}", acts,
+                                    lambda a, it, bpm, beat, first, w=w, p=p: after_taps(
+                                        a, bpm, first, beat, observation_weight=w, prior_width=p))
+                    for w in TAP_WEIGHTS for p in KNOWN_PRIOR_WIDTHS}
+        rows.append(settings[(1.0, None)])
+        rows.append(settings[(TAP_SETTINGS["observation_weight"], TAP_SETTINGS["prior_width"])])
         rows[-1].name = f"{name} | tap tempo + phase (shipped)"
-        per_fold = Row(f"{name} | tap tempo + phase, weight per fold", items=list(items))
-        for i, item in enumerate(items):
-            train = [j for j, other in enumerate(items) if fold_of[other.seq.dancer] != fold_of[item.seq.dancer]]
-            best = max(TAP_WEIGHTS, key=lambda w: np.mean([weighted[w].scores[j]["F"] for j in train]))
-            per_fold.scores.append(weighted[best].scores[i])
-        rows.append(per_fold)
+        chosen, picks = per_fold(f"{name} | tap tempo + phase, settings per fold", settings, items, folds, seed)
+        rows.append(chosen)
+        print(f"{name} tap-in: (body weight, prior width) chosen per test fold {sorted(picks.items())}", flush=True)
     return rows
 
 
@@ -510,6 +554,10 @@ def main(argv: list[str] | None = None) -> None:
              f"{sum(not it.seq.is_3d for it in items)} 2D sFM), tempo range {args.min_bpm:g}-{args.max_bpm:g} BPM, "
              f"decoder settings {'tuned per fold' if args.tune else 'default'}")
     text = report(rows, title)
+    known_rows = known_tempo_rows(acts, items, args.skip, args.seed)
+    text += "\n\n" + format_table(known_rows, "known tempo: a tempo prior centred on the given tempo (the true one, "
+                                    "or a given tempo that far off), its width chosen per test fold")
+    rows += known_rows
     if args.taps:
         if args.taps < 2:
             parser.error("--taps: at least 2 taps give a tempo")

@@ -227,15 +227,19 @@ def load_offline_decoder_in_background() -> None:
 
 #: Decoder settings of ``BeatTracker.known_tempo``, chosen by 4-fold cross-validation by dancer on AIST++ with the
 #: shipped beat model (``python -m export.beats.evaluate --cv v1 --tune``; every fold chose the 0.1 s lag): beats
-#: reported 0.1 s after they happen (``beat_lag``), once the forward filter has seen their activation peak.
-KNOWN_TEMPO_SETTINGS = {"decision_lag_s": 0.1, "online_offset_s": 0.0}
+#: reported 0.1 s after they happen (``beat_lag``), once the forward filter has seen their activation peak; and a
+#: tempo prior centred on the given tempo, 1% wide (``python -m export.beats.evaluate --cv ST-GCN+TF+RelAttn+SSM``,
+#: known-tempo table: every fold chose 0.01 of 0.04, 0.02, 0.01 or none, online, for both activations). Without it
+#: the tempo wandered within the range and took the phase with it; a body without accents slid to its slow end.
+KNOWN_TEMPO_SETTINGS = {"decision_lag_s": 0.1, "online_offset_s": 0.0, "prior_width": 0.01}
 #: Seconds: how far from the tapped beat ``BeatTracker.seed_phase`` lets the phase start (a Gaussian's width), about a
 #: person's tapping jitter (tested in ``export.beats.evaluate``'s tap-in table: 30 ms, not 60).
 TAP_PHASE_WIDTH_S = 0.03
 #: Settings of ``BeatTracker.tapped`` (a known tempo whose phase was tapped in): the body counts a quarter as much,
-#: so the tapped phase holds longer. Chosen by 4-fold cross-validation by dancer on AIST++ with the fold models
-#: (``python -m export.beats.evaluate --cv ST-GCN+TF+RelAttn+SSM``, tap-in table: 3 folds chose 0.25, one 0.1).
-TAP_SETTINGS = {"observation_weight": 0.25}
+#: so the tapped phase holds longer, and the prior around the tap tempo is 4% wide (a tap tempo is less exact than a
+#: typed one). Chosen by 4-fold cross-validation by dancer on AIST++ with the fold models (``python -m
+#: export.beats.evaluate --cv ST-GCN+TF+RelAttn+SSM``, tap-in table: 3 folds chose (0.25, 0.04), one (0.1, 0.01)).
+TAP_SETTINGS = {"observation_weight": 0.25, "prior_width": 0.04}
 
 #: Tempo prior of ``BeatTracker.for_takes`` (Viterbi over a whole clip, tempo searched), chosen by 4-fold
 #: cross-validation by dancer on AIST++ (``python -m export.beats.evaluate --cv ST-GCN+TF+RelAttn+SSM --tune``: every
@@ -286,9 +290,8 @@ class BeatTracker:
         self.min_bpm, self.max_bpm = min_bpm, max_bpm
         self.online_offset_s = online_offset_s
         self.space = space = BeatStateSpace(min_bpm, max_bpm, self.rate)
-        arrival = None if prior_bpm is None else np.exp(
-            -0.5 * (np.log(60.0 * self.rate / space.intervals / prior_bpm) / prior_width) ** 2)
-        self.transition = TempoTransitionModel(space, transition_lambda, tempo_jump, arrival)
+        self._tempo_change = (transition_lambda, tempo_jump)
+        self.set_prior(prior_bpm, prior_width)
         self.observation = BeatObservationModel(space, observation_lambda, observation_weight)
         # The reported online beat: pointer position ``online_offset_s`` after pointer 0, per tempo (mod its interval).
         beat_position = np.round(online_offset_s * self.rate).astype(int) % space.interval
@@ -311,13 +314,29 @@ class BeatTracker:
         self.tempo_map = None if tempo_bins is None else tempo_interpolation(60.0 * self.rate / space.intervals, tempo_bins)
         self.reset()
 
+    def set_prior(self, prior_bpm: float | None, prior_width: float = 0.4) -> None:
+        """Weigh every beat's choice of tempo by a log-normal prior (centre in BPM, width in natural-log units), or
+        by none; the state distribution is kept (a known tempo that moved within the tracker's range)."""
+        if prior_bpm is not None and not (prior_bpm > 0 and prior_width > 0):
+            raise ValueError(f"need prior_bpm > 0 and prior_width > 0, got {prior_bpm}, {prior_width}")
+        self.prior_bpm, self.prior_width = prior_bpm, prior_width
+        arrival = None if prior_bpm is None else np.exp(
+            -0.5 * (np.log(60.0 * self.rate / self.space.intervals / prior_bpm) / prior_width) ** 2)
+        self.transition = TempoTransitionModel(self.space, *self._tempo_change, arrival)
+
     @classmethod
     def known_tempo(cls, bpm: float, tolerance: float = 0.04, **kwargs) -> "BeatTracker":
         """A tracker that searches only ``bpm`` +- ``tolerance`` (the tempo a performer gives; the phase comes
-        from the motion), with ``KNOWN_TEMPO_SETTINGS`` unless ``kwargs`` say otherwise."""
+        from the motion), with ``KNOWN_TEMPO_SETTINGS`` unless ``kwargs`` say otherwise. Its tempo prior is centred
+        on ``bpm`` (``prior_width``; None: no prior, every tempo in the range alike)."""
         if bpm <= 0 or not 0 < tolerance < 1:
             raise ValueError(f"need bpm > 0 and 0 < tolerance < 1, got {bpm}, {tolerance}")
-        return cls(min_bpm=bpm * (1 - tolerance), max_bpm=bpm * (1 + tolerance), **{**KNOWN_TEMPO_SETTINGS, **kwargs})
+        settings = {**KNOWN_TEMPO_SETTINGS, **kwargs}
+        if settings.get("prior_width") is None:
+            settings.pop("prior_width", None)
+        else:
+            settings.setdefault("prior_bpm", bpm)
+        return cls(min_bpm=bpm * (1 - tolerance), max_bpm=bpm * (1 + tolerance), **settings)
 
     @classmethod
     def tapped(cls, bpm: float, to_next_s: float, tolerance: float = 0.04, **kwargs) -> "BeatTracker":

@@ -250,7 +250,9 @@ class PerformanceEngine:
         tracker = self.pipeline.tracker
         inside = self._known_bpm is not None and tracker.min_bpm * 1.01 <= bpm <= tracker.max_bpm / 1.01
         self._known_bpm = bpm
-        if not inside:  # a small change within the decoder's range keeps its phase
+        if inside and tracker.prior_bpm is not None:  # a small change within the decoder's range keeps its phase
+            tracker.set_prior(bpm, tracker.prior_width)
+        elif not inside:
             self.pipeline.retune(known_tempo_tracker(bpm))
         log.info("tempo held at %.2f BPM", bpm)
 
