@@ -320,8 +320,8 @@ class BeatTracker:
         if prior_bpm is not None and not (prior_bpm > 0 and prior_width > 0):
             raise ValueError(f"need prior_bpm > 0 and prior_width > 0, got {prior_bpm}, {prior_width}")
         self.prior_bpm, self.prior_width = prior_bpm, prior_width
-        arrival = None if prior_bpm is None else np.exp(
-            -0.5 * (np.log(60.0 * self.rate / self.space.intervals / prior_bpm) / prior_width) ** 2)
+        arrival = None if prior_bpm is None else np.exp(np.maximum(  # floored: no zero weight (log 0) far from it
+            -0.5 * (np.log(60.0 * self.rate / self.space.intervals / prior_bpm) / prior_width) ** 2, -700.0))
         self.transition = TempoTransitionModel(self.space, *self._tempo_change, arrival)
 
     @classmethod
