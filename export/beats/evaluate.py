@@ -63,7 +63,7 @@ GRID = {"transition_lambda": (30.0, 100.0, 300.0), "decision_lag_s": (0.0, 0.1),
 FINE_UPSAMPLE = 3
 TEMPO_GRID = {"tempo_weight": (0.03, 0.1, 0.3)}  # added for a model with a tempo head
 KNOWN_GRID = {"transition_lambda": (100.0, 300.0, 1000.0), "observation_lambda": (8.0, 16.0),
-              "decision_lag_s": (0.0, 0.1, 0.2)}  # known tempo
+              "decision_lag_s": (0.0, 0.1, 0.2), "observation_weight": (1.0, 0.5, 0.25)}  # known tempo
 #: Log-normal tempo priors (``BeatTracker`` prior_bpm, prior_width) searched by ``--tune`` after ``GRID``: for the
 #: online decoder with its chosen settings, and for the offline one (with the transition_lambda of ``OFFLINE_GRID``).
 PRIORS = ((None, None),) + tuple((bpm, width) for bpm in (95.0, 110.0, 125.0, 140.0, 155.0) for width in (0.2, 0.3, 0.5))
@@ -249,8 +249,10 @@ def chance_row(items: list[EvalItem], skip: float, seed: int) -> Row:
 
 
 #: Known tempo: widths of the tempo prior centred on the given tempo (``BeatTracker.known_tempo`` prior_width; None:
-#: none), chosen per test fold in the known-tempo table; the shipped decoder is then given tempi this far off.
+#: none) and observation_lambda, chosen per test fold in the known-tempo table; the shipped decoder is then given
+#: tempi this far off.
 KNOWN_PRIOR_WIDTHS = (None, 0.04, 0.02, 0.01)
+KNOWN_OBSERVATION_LAMBDAS = (8.0, 16.0)
 TEMPO_ERRORS = (0.01, 0.02, 0.03)
 #: Body weights (``BeatTracker`` observation_weight) after taps, chosen per test fold (with the prior width) in the
 #: tap-in table.
@@ -273,9 +275,10 @@ def per_fold(name: str, candidates: dict, items: list[EvalItem], folds: int, see
 
 def known_tempo_rows(activations: dict[str, Activations], items: list[EvalItem], skip: float, seed: int,
                      folds: int = 4) -> list[Row]:
-    """Known tempo (the true tempo given, ``KNOWN_TEMPO_SETTINGS``), online and offline, per tempo prior width
-    (``KNOWN_PRIOR_WIDTHS``), with the width chosen per test fold of dancers on the other folds; then the shipped
-    decoder given a tempo ``TEMPO_ERRORS`` too fast (online)."""
+    """Known tempo (the true tempo given), online and offline: the decoder before the tempo prior (none, observation
+    lambda 8), the shipped ``KNOWN_TEMPO_SETTINGS``, and the prior width x observation lambda (``KNOWN_PRIOR_WIDTHS``
+    x ``KNOWN_OBSERVATION_LAMBDAS``) chosen per test fold of dancers on the other folds; then the shipped decoder
+    given a tempo ``TEMPO_ERRORS`` too fast (online)."""
     def decode(acts: Activations, name: str, online: bool, error: float = 0.0, **kwargs) -> Row:
         row = Row(name, items=list(items))
         for act, item in zip(acts.beat, items):
@@ -288,11 +291,14 @@ def known_tempo_rows(activations: dict[str, Activations], items: list[EvalItem],
     for act_name, acts in activations.items():
         for online in (True, False):
             mode = "online" if online else "offline"
-            widths = {w: decode(acts, f"{act_name} | known {mode}, prior width {w}", online, prior_width=w)
-                      for w in KNOWN_PRIOR_WIDTHS}
-            chosen, picks = per_fold(f"{act_name} | known {mode}, width per fold", widths, items, folds, seed)
-            rows += [*widths.values(), chosen]
-            print(f"{act_name} known {mode}: prior width chosen per test fold {sorted(picks.items())}", flush=True)
+            grid = {(w, ol): decode(acts, f"{act_name} | known {mode}, prior width {w}, observation lambda {ol:g}", online,
+                                    prior_width=w, observation_lambda=ol)
+                    for w in KNOWN_PRIOR_WIDTHS for ol in KNOWN_OBSERVATION_LAMBDAS}
+            chosen, picks = per_fold(f"{act_name} | known {mode}, settings per fold", grid, items, folds, seed)
+            rows += [grid[(None, 8.0)], decode(acts, f"{act_name} | known {mode} (shipped)", online), chosen]
+            rows[-3].name = f"{act_name} | known {mode}, no prior, obs. lambda 8 (before)"
+            print(f"{act_name} known {mode}: (prior width, observation lambda) chosen per test fold "
+                  f"{sorted(picks.items())}", flush=True)
         rows += [decode(acts, f"{act_name} | known online (shipped), given {100 * e:+g}%", True, e) for e in TEMPO_ERRORS]
     return rows
 

@@ -225,20 +225,20 @@ def load_offline_decoder_in_background() -> None:
     threading.Thread(target=load, name="load-viterbi", daemon=True).start()
 
 
-#: Decoder settings of ``BeatTracker.known_tempo``, chosen by 4-fold cross-validation by dancer on AIST++ with the
-#: shipped beat model (``python -m export.beats.evaluate --cv v1 --tune``; every fold chose the 0.1 s lag): beats
-#: reported 0.1 s after they happen (``beat_lag``), once the forward filter has seen their activation peak; and a
-#: tempo prior centred on the given tempo, 1% wide (``python -m export.beats.evaluate --cv ST-GCN+TF+RelAttn+SSM``,
-#: known-tempo table: every fold chose 0.01 of 0.04, 0.02, 0.01 or none, online, for both activations). Without it
-#: the tempo wandered within the range and took the phase with it; a body without accents slid to its slow end.
-KNOWN_TEMPO_SETTINGS = {"decision_lag_s": 0.1, "online_offset_s": 0.0, "prior_width": 0.01}
+#: Decoder settings of ``BeatTracker.known_tempo``, chosen by 4-fold cross-validation by dancer on AIST++: beats
+#: reported 0.1 s after they happen (``beat_lag``), once the forward filter has seen their activation peak
+#: (``python -m export.beats.evaluate --cv v1 --tune``, every fold); a tempo prior centred on the given tempo, 1% wide,
+#: and a beat region of 1/16 of a beat (``python -m export.beats.evaluate --cv ST-GCN+TF+RelAttn+SSM``, known-tempo
+#: table: every fold chose (0.01, 16), online, for the beat model and the kinematic baseline). Without the prior the
+#: tempo wandered within the range and took the phase with it; a body without accents slid to its slow end.
+KNOWN_TEMPO_SETTINGS = {"decision_lag_s": 0.1, "online_offset_s": 0.0, "prior_width": 0.01, "observation_lambda": 16.0}
 #: Seconds: how far from the tapped beat ``BeatTracker.seed_phase`` lets the phase start (a Gaussian's width), about a
 #: person's tapping jitter (tested in ``export.beats.evaluate``'s tap-in table: 30 ms, not 60).
 TAP_PHASE_WIDTH_S = 0.03
 #: Settings of ``BeatTracker.tapped`` (a known tempo whose phase was tapped in): the body counts a quarter as much,
 #: so the tapped phase holds longer, and the prior around the tap tempo is 4% wide (a tap tempo is less exact than a
 #: typed one). Chosen by 4-fold cross-validation by dancer on AIST++ with the fold models (``python -m
-#: export.beats.evaluate --cv ST-GCN+TF+RelAttn+SSM``, tap-in table: 3 folds chose (0.25, 0.04), one (0.1, 0.01)).
+#: export.beats.evaluate --cv ST-GCN+TF+RelAttn+SSM``, tap-in table: every fold chose (0.25, 0.04)).
 TAP_SETTINGS = {"observation_weight": 0.25, "prior_width": 0.04}
 
 #: Tempo prior of ``BeatTracker.for_takes`` (Viterbi over a whole clip, tempo searched), chosen by 4-fold
