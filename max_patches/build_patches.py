@@ -232,7 +232,7 @@ def build_control() -> dict:
     send = p.obj(f"udpsend {proto.DEFAULT_CONTROL_HOST} {proto.DEFAULT_CONTROL_PORT}", 15, 670)
     p.comment("every control above goes out here", 200, 670, 220)
 
-    p.comment("TRANSPORT  start / stop the performance; panic = all notes off now; tap = tap tempo; "
+    p.comment("TRANSPORT  start / stop the performance; panic = all notes off now; tap on the beats = tempo and phase; "
               "downbeat = this beat is one", 15, 80, 800, bold=True)
     for i, address in enumerate((proto.START, proto.STOP, proto.PANIC, proto.TAP, proto.DOWNBEAT)):
         p.connect(p.message(address, 15 + 160 * i, 105), 0, send)

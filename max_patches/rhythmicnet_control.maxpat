@@ -60,7 +60,7 @@
 					"numinlets": 1,
 					"numoutlets": 0,
 					"patching_rect": [15.0, 80.0, 800.0, 20.0],
-					"text": "TRANSPORT  start / stop the performance; panic = all notes off now; tap = tap tempo; downbeat = this beat is one"
+					"text": "TRANSPORT  start / stop the performance; panic = all notes off now; tap on the beats = tempo and phase; downbeat = this beat is one"
 				}
 			},
 			{
