@@ -135,11 +135,13 @@ def test_taps_give_the_phase_too():
     for t in (4.31, 4.89, 5.5):  # taps at 4.3 + 0.6 k (jitter 10 ms)
         bpm = transport.tap(t)
     assert bpm == pytest.approx(60 / 0.595) and transport.tapped_beat == pytest.approx(5.5, abs=0.01)
+    assert transport.until_tapped_beat(5.6) == pytest.approx(transport.tapped_beat + 0.595 - 5.6)
     transport.set_tempo(bpm)
     events = dance(transport, clock, [5.45], 0.6)  # the (seeded) decoder sees the tapped beat, a little early
     beat = next(e for e in events if isinstance(e, BeatEvent))
     assert beat.due_s == pytest.approx(5.5 + 0.595, abs=0.01)  # on the taps' grid, not the body's prediction
     assert transport.tapped_beat is None  # the grid is used once; then the body moves the phase as usual
+    assert transport.until_tapped_beat(7.0) is None
     assert transport.tap(20.0) is None and transport.tap(20.1, bpm_range=(40.0, 300.0)) is None  # 600 BPM: ignored
     assert transport.tapped_beat is None
 

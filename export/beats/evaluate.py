@@ -37,7 +37,7 @@ import itertools
 import json
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -46,7 +46,7 @@ import numpy as np
 
 from rhythmicnet_live import FPS
 from rhythmicnet_live.analysis.activation import KinematicActivation
-from rhythmicnet_live.analysis.hmm import BeatTracker
+from rhythmicnet_live.analysis.hmm import KNOWN_TEMPO_SETTINGS, BeatTracker
 from rhythmicnet_live.input.keypoints import Keypoints, prepare
 
 from export import RUNS as EXPORT_RUNS
@@ -295,8 +295,9 @@ def known_tempo_rows(activations: dict[str, Activations], items: list[EvalItem],
                                     prior_width=w, observation_lambda=ol)
                     for w in KNOWN_PRIOR_WIDTHS for ol in KNOWN_OBSERVATION_LAMBDAS}
             chosen, picks = per_fold(f"{act_name} | known {mode}, settings per fold", grid, items, folds, seed)
-            rows += [grid[(None, 8.0)], decode(acts, f"{act_name} | known {mode} (shipped)", online), chosen]
-            rows[-3].name = f"{act_name} | known {mode}, no prior, obs. lambda 8 (before)"
+            shipped = grid[(KNOWN_TEMPO_SETTINGS["prior_width"], KNOWN_TEMPO_SETTINGS["observation_lambda"])]
+            rows += [replace(grid[(None, 8.0)], name=f"{act_name} | known {mode}, no prior, obs. lambda 8 (before)"),
+                     replace(shipped, name=f"{act_name} | known {mode} (shipped)"), chosen]
             print(f"{act_name} known {mode}: (prior width, observation lambda) chosen per test fold "
                   f"{sorted(picks.items())}", flush=True)
         rows += [decode(acts, f"{act_name} | known online (shipped), given {100 * e:+g}%", True, e) for e in TEMPO_ERRORS]
@@ -318,43 +319,44 @@ def tap_in_rows(activations: dict[str, Activations], items: list[EvalItem], taps
     from rhythmicnet_live.live.transport import Transport
 
     rng = np.random.default_rng(seed)
-    tapped = []  # per item: (tap bpm, the last tap's beat s, the first frame after the last tap, scoring start s)
-    for item in items:
+    tapped = []  # per item: (tap bpm, the last tap's beat s, the first frame after the last tap, s from that frame
+    for item in items:  # to the next tap beat, scoring start s)
         transport = Transport(clock=lambda: 0.0)
         for t in item.beats[item.beats >= skip][:taps] + rng.normal(0.0, jitter_s, taps):
             bpm = transport.tap(float(t))
-        first = int(np.ceil(transport.tapped_beat * FPS))
-        tapped.append((bpm, transport.tapped_beat, first, transport.tapped_beat + 30.0 / bpm))
+        beat = transport.tapped_beat
+        first = int(np.ceil(beat * FPS))
+        tapped.append((bpm, beat, first, transport.until_tapped_beat(first / FPS), beat + 30.0 / bpm))
 
-    def after_taps(act: np.ndarray, bpm: float, first: int, beat: float | None, **kwargs) -> np.ndarray:
-        tracker = (BeatTracker.known_tempo(bpm, **kwargs) if beat is None
-                   else BeatTracker.tapped(bpm, (beat - first / FPS) % (60.0 / bpm), **kwargs))
+    def after_taps(act: np.ndarray, bpm: float, first: int, to_next: float | None, **kwargs) -> np.ndarray:
+        tracker = (BeatTracker.known_tempo(bpm, **kwargs) if to_next is None
+                   else BeatTracker.tapped(bpm, to_next, **kwargs))
         reports = [tracker.process_online(a) for a in act[first:]]
         return np.array([(first + r.frame) / FPS - r.beat_lag for r in reports if r.is_beat])
 
     def decoded(name: str, acts: Activations, decode) -> Row:
+        """decode(activation, item, tap bpm, first frame after the taps, s from it to the next tap beat) -> beats."""
         row = Row(name, items=list(items))
-        for act, item, (bpm, beat, first, start) in zip(acts.beat, items, tapped):
-            row.scores.append(score(item.beats, decode(act, item, bpm, beat, first), item.seq.bpm, start))
+        for act, item, (bpm, _, first, to_next, start) in zip(acts.beat, items, tapped):
+            row.scores.append(score(item.beats, decode(act, item, bpm, first, to_next), item.seq.bpm, start))
         return row
 
     grid = Row("tap grid alone (no body)", items=list(items))
-    for item, (bpm, beat, first, start) in zip(items, tapped):
+    for item, (bpm, beat, _, _, start) in zip(items, tapped):
         continued = beat + 60.0 / bpm * np.arange(1, int((item.seq.duration - beat) * bpm / 60.0) + 1)
         grid.scores.append(score(item.beats, continued, item.seq.bpm, start))
     rows = [grid]
     for name, acts in activations.items():
-        rows.append(decoded(f"{name} | true tempo (body phase)", acts, lambda a, it, bpm, beat, first: BeatTracker.known_tempo(
+        rows.append(decoded(f"{name} | true tempo (body phase)", acts, lambda a, it, bpm, first, to_next: BeatTracker.known_tempo(
             it.seq.bpm).process_sequence_online(a)[0]))
         rows.append(decoded(f"{name} | tap tempo (body phase)", acts,
-                            lambda a, it, bpm, beat, first: after_taps(a, bpm, first, None)))
+                            lambda a, it, bpm, first, to_next: after_taps(a, bpm, first, None)))
         settings = {(w, p): decoded(f"{name} | tap tempo + phase, body x{w:g}, prior {p}", acts,
-                                    lambda a, it, bpm, beat, first, w=w, p=p: after_taps(
-                                        a, bpm, first, beat, observation_weight=w, prior_width=p))
+                                    lambda a, it, bpm, first, to_next, w=w, p=p: after_taps(
+                                        a, bpm, first, to_next, observation_weight=w, prior_width=p))
                     for w in TAP_WEIGHTS for p in KNOWN_PRIOR_WIDTHS}
-        rows.append(settings[(1.0, None)])
-        rows.append(settings[(TAP_SETTINGS["observation_weight"], TAP_SETTINGS["prior_width"])])
-        rows[-1].name = f"{name} | tap tempo + phase (shipped)"
+        shipped = settings[(TAP_SETTINGS["observation_weight"], TAP_SETTINGS["prior_width"])]
+        rows += [settings[(1.0, None)], replace(shipped, name=f"{name} | tap tempo + phase (shipped)")]
         chosen, picks = per_fold(f"{name} | tap tempo + phase, settings per fold", settings, items, folds, seed)
         rows.append(chosen)
         print(f"{name} tap-in: (body weight, prior width) chosen per test fold {sorted(picks.items())}", flush=True)

@@ -240,18 +240,21 @@ class PerformanceEngine:
         if self._known_bpm is None:
             self.pipeline.retune(BeatTracker(self.controls.tempo_min, self.controls.tempo_max, FPS))
 
-    def _set_known_tempo(self, bpm: float | None) -> None:
-        """Hold the tempo at ``bpm`` (the body gives the phase), or None to follow the dancer again."""
+    def _set_known_tempo(self, bpm: float | None, tracker: BeatTracker | None = None) -> None:
+        """Hold the tempo at ``bpm`` (the body gives the phase), or None to follow the dancer again; ``tracker``: the
+        decoder to hold it with instead of the known-tempo one (taps: seeded with their phase)."""
         self.transport.set_tempo(bpm)
         if bpm is None:
             self._known_bpm = None
             self._follow_range()
             return
-        tracker = self.pipeline.tracker
-        inside = self._known_bpm is not None and tracker.min_bpm * 1.01 <= bpm <= tracker.max_bpm / 1.01
+        current = self.pipeline.tracker
+        inside = self._known_bpm is not None and current.min_bpm * 1.01 <= bpm <= current.max_bpm / 1.01
         self._known_bpm = bpm
-        if inside and tracker.prior_bpm is not None:  # a small change within the decoder's range keeps its phase
-            tracker.set_prior(bpm, tracker.prior_width)
+        if tracker is not None:
+            self.pipeline.retune(tracker)
+        elif inside and current.prior_bpm is not None:  # a small change within the decoder's range keeps its phase
+            current.set_prior(bpm, current.prior_width)
         elif not inside:
             self.pipeline.retune(known_tempo_tracker(bpm))
         log.info("tempo held at %.2f BPM", bpm)
@@ -261,11 +264,12 @@ class PerformanceEngine:
         bpm = self.transport.tap(t, proto.TEMPO_LIMITS)
         if bpm is None:
             return
-        self._set_known_tempo(bpm)
+        tracker = None
         if self._decoded_until is not None:
             first = self._decoded_until + 1.0 / FPS  # the new tracker's first frame
-            to_next = (self.transport.tapped_beat - first) % (60.0 / bpm)
-            self.pipeline.retune(BeatTracker.tapped(bpm, to_next, tolerance=proto.KNOWN_TEMPO_TOLERANCE))
+            tracker = BeatTracker.tapped(bpm, self.transport.until_tapped_beat(first),
+                                         tolerance=proto.KNOWN_TEMPO_TOLERANCE)
+        self._set_known_tempo(bpm, tracker)
 
     # ---- transport events ----------------------------------------------------------------------
     def _on_event(self, event: Event) -> None:

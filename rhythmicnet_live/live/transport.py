@@ -196,6 +196,13 @@ class Transport:
         """The time (s) of the last tap's beat on the grid fitted to the taps, until a beat is announced on it."""
         return None if self._tap_grid is None else self._tap_grid[0]
 
+    def until_tapped_beat(self, t: float) -> float | None:
+        """Seconds from time ``t`` (s) to the next beat on the taps' grid, in [0, period); None when there is none."""
+        if self._tap_grid is None:
+            return None
+        tapped, period = self._tap_grid
+        return (tapped - t) % period
+
     # ---- position ------------------------------------------------------------------------------
     def position_of(self, index: int) -> int:
         return (index - self._downbeat) % self.beats_per_bar
