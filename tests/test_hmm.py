@@ -82,15 +82,19 @@ def test_known_tempo_and_online_offset():
     n = int(12 * FPS)
     truth = grid(80.0, 0.3, n / FPS)
     act = pulse_activation(truth - 0.1, n)  # an activation that peaks 100 ms before the beat
-    tracker = BeatTracker.known_tempo(80.0)
+    tracker = BeatTracker.known_tempo(80.0, online_offset_s=0.0, offline_offset_s=0.0)
     assert tracker.min_bpm == pytest.approx(76.8) and tracker.max_bpm == pytest.approx(83.2)
     online, _ = tracker.process_sequence_online(act)
     early = online[online > 3.0]
     assert np.median(early - truth[np.searchsorted(truth, early)]) == pytest.approx(-0.1, abs=0.02)
-    shifted = BeatTracker.known_tempo(80.0, online_offset_s=0.1)
+    shifted = BeatTracker.known_tempo(80.0, online_offset_s=0.1, offline_offset_s=0.0)
     online, _ = shifted.process_sequence_online(act)
     assert match(truth[truth > 3.0], online, tolerance=1.0 / FPS) == 1.0
     np.testing.assert_array_equal(shifted.process_offline(act), tracker.process_offline(act))  # offline: no shift
+    later = BeatTracker.known_tempo(80.0, offline_offset_s=0.1).process_offline(act)
+    assert match(truth[truth > 1.0], later, tolerance=1.0 / FPS) == 1.0
+    np.testing.assert_allclose(later, tracker.process_offline(act)[:len(later)] + 0.1)
+    assert later[-1] < n / FPS  # shifted beats stay inside the clip
     with pytest.raises(ValueError):
         BeatTracker.known_tempo(0.0)
 
@@ -291,13 +295,13 @@ def test_seed_phase_puts_the_beats_on_the_tapped_grid():
     n = int(12 * FPS)
     eighths = pulse_activation(grid(200.0, 0.05, n / FPS), n)  # a body marking every 8th note: beat or off-beat?
     for tapped in (1.25, 1.55):  # on either of them
-        tracker = BeatTracker.known_tempo(100.0)
+        tracker = BeatTracker.known_tempo(100.0, online_offset_s=0.0)  # the synthetic peaks are on the beat
         online_beats(tracker, eighths[:31])  # frames 0 .. 30 filtered: the tracker is at 1.0 s
         tracker.seed_phase(tapped - 1.0)
         beats = online_beats(tracker, eighths, start=31)
         taps = grid(100.0, tapped, n / FPS - 0.2)
         assert len(beats) >= len(taps) - 1 and match(taps, beats, tolerance=1.0 / FPS) == 1.0
-        fresh = BeatTracker.known_tempo(100.0)
+        fresh = BeatTracker.known_tempo(100.0, online_offset_s=0.0)
         fresh.seed_phase(tapped % 0.6)  # before any frame: from frame 0 on
         taps = grid(100.0, tapped % 0.6, n / FPS - 0.2)
         assert match(taps[1:], online_beats(fresh, eighths), tolerance=1.0 / FPS) == 1.0
@@ -308,7 +312,7 @@ def test_seed_phase_puts_the_beats_on_the_tapped_grid():
 def test_the_body_moves_a_seeded_phase():
     n = int(16 * FPS)
     truth = grid(100.0, 0.55, n / FPS)
-    tracker = BeatTracker.known_tempo(100.0)
+    tracker = BeatTracker.known_tempo(100.0, online_offset_s=0.0)
     tracker.seed_phase(0.25)  # a quarter beat off the body's beats
     beats = online_beats(tracker, pulse_activation(truth, n))
     late = truth[truth > 8.0]

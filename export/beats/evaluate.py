@@ -35,6 +35,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
@@ -90,17 +91,30 @@ class EvalItem:
         return next(name for lo, hi, name in TEMPO_BANDS if lo <= self.seq.bpm < hi)
 
 
-def prepare_items(seqs: list[Sequence], seed: int, pose_fps: float | None = None) -> list[EvalItem]:
+def start_at_random(kp: Keypoints, seq: Sequence, rng: np.random.Generator) -> tuple[Keypoints, np.ndarray]:
+    """``kp`` (a view of ``seq``) and ``seq``'s beats (s) from a random moment of its first beat on, times shifted to
+    start there, as a camera switched on at any moment sees a dance. AIST++ clips are cut to start on a beat, and a
+    decoder that locks on to its first frames is rewarded for that (docs/beat_model.md, "Start phase")."""
+    start = seq.beats[0] + float(rng.uniform(0.0, 60.0 / seq.bpm))
+    kept = kp.times >= start
+    beats = seq.beats - start
+    return Keypoints(kp.xy[kept], kp.conf[kept], kp.times[kept] - start), beats[beats >= 0.0]
+
+
+def prepare_items(seqs: list[Sequence], seed: int, pose_fps: float | None = None,
+                  random_start: bool = False) -> list[EvalItem]:
     """Items seen through each sequence's seeded virtual camera; ``pose_fps``: keep only the frames a pose
-    estimator run at that rate (frames per second) would see, as ``take --pose-fps`` does."""
+    estimator run at that rate (frames per second) would see, as ``take --pose-fps`` does; ``random_start``: each
+    from a seeded random moment of its first beat (``start_at_random``)."""
     items = []
     for i, seq in enumerate(seqs):
-        raw = camera_view(seq, np.random.default_rng(seed + i))
+        raw, beats = camera_view(seq, np.random.default_rng(seed + i)), seq.beats
+        if random_start:
+            raw, beats = start_at_random(raw, seq, np.random.default_rng([seed, i, 1]))
         if pose_fps is not None:
             step = max(1, round(seq.fps / pose_fps))
             raw = Keypoints(raw.xy[::step], raw.conf[::step], raw.times[::step])
-        kp = prepare(raw)
-        items.append(EvalItem(seq, kp.xy, seq.beats))
+        items.append(EvalItem(seq, prepare(raw).xy, beats))
     return items
 
 
@@ -238,13 +252,20 @@ def madmom_decoders(min_bpm: float, max_bpm: float) -> dict[str, Decoder]:
             f"madmom DBN offline {FPS * FINE_UPSAMPLE:g}/s": run_fine, "madmom DBN online": run_online}
 
 
-def chance_row(items: list[EvalItem], skip: float, seed: int) -> Row:
+def chance_row(items: list[EvalItem], skip: float, seed: int, phases: int = 64) -> Row:
+    """The true tempo at a random phase: each item's scores averaged over ``phases`` evenly spaced phases (from a
+    seeded random one), the expectation rather than one draw (one draw per item moves the mean F by +-0.04)."""
     rng = np.random.default_rng(seed)
     row = Row("chance (true tempo, random phase)", items=list(items))
     for item in items:
-        period = 60.0 / item.seq.bpm
-        grid = rng.uniform(0, period) + period * np.arange(int(item.seq.duration / period) + 1)
-        row.scores.append(score(item.beats, grid[grid < item.seq.duration], item.seq.bpm, skip))
+        period, duration = 60.0 / item.seq.bpm, len(item.xy) / FPS
+        first = rng.uniform(0, period / phases)
+        scores = []
+        for phase in first + period * np.arange(phases) / phases:
+            grid = phase + period * np.arange(int(duration / period) + 1)
+            scores.append(score(item.beats, grid[grid < duration], item.seq.bpm, skip))
+        row.scores.append({k: v if isinstance(v, str) else float(np.nanmean([s[k] for s in scores]))
+                           for k, v in scores[0].items()})
     return row
 
 
@@ -253,21 +274,25 @@ def chance_row(items: list[EvalItem], skip: float, seed: int) -> Row:
 #: tempi this far off.
 KNOWN_PRIOR_WIDTHS = (None, 0.04, 0.02, 0.01)
 KNOWN_OBSERVATION_LAMBDAS = (8.0, 16.0)
+KNOWN_ONLINE_OFFSETS = (0.0, 0.02, 0.04)  # online_offset_s (s), online
+KNOWN_OFFLINE_OFFSETS = (0.0, 0.03, 0.06, 0.09)  # offline_offset_s (s), offline
 TEMPO_ERRORS = (0.01, 0.02, 0.03)
 #: Body weights (``BeatTracker`` observation_weight) after taps, chosen per test fold (with the prior width) in the
 #: tap-in table.
-TAP_WEIGHTS = (1.0, 0.5, 0.25, 0.1)
+TAP_WEIGHTS = (1.0, 0.5, 0.25, 0.1, 0.05)
 
 
 def per_fold(name: str, candidates: dict, items: list[EvalItem], folds: int, seed: int) -> tuple[Row, Counter]:
-    """A row whose every sequence takes the candidate row (of ``candidates``, same items) with the best mean F on
-    the other folds of dancers, and how often (test fold, candidate) was chosen."""
+    """A row whose every sequence takes the candidate row (of ``candidates``, same items) with the best mean F +
+    tempo accuracy on the other folds of dancers (a tempo the performer gave must hold), and how often (test fold,
+    candidate) was chosen."""
     fold_of = {d: f for f, ds in enumerate(dancer_folds([it.seq for it in items], folds, seed)) for d in ds}
     row, picks = Row(name, items=list(items)), Counter()
     for i, item in enumerate(items):
         fold = fold_of[item.seq.dancer]
         train = [j for j, other in enumerate(items) if fold_of[other.seq.dancer] != fold]
-        best = max(candidates, key=lambda k: np.mean([candidates[k].scores[j]["F"] for j in train]))
+        best = max(candidates, key=lambda k: np.mean([candidates[k].scores[j]["F"] + candidates[k].scores[j]["tempo_acc"]
+                                                       for j in train]))
         picks[(fold, best)] += 1
         row.scores.append(candidates[best].scores[i])
     return row, picks
@@ -277,7 +302,7 @@ def known_tempo_rows(activations: dict[str, Activations], items: list[EvalItem],
                      folds: int = 4) -> list[Row]:
     """Known tempo (the true tempo given), online and offline: the decoder before the tempo prior (none, observation
     lambda 8), the shipped ``KNOWN_TEMPO_SETTINGS``, and the prior width x observation lambda (``KNOWN_PRIOR_WIDTHS``
-    x ``KNOWN_OBSERVATION_LAMBDAS``) chosen per test fold of dancers on the other folds; then the shipped decoder
+    x ``KNOWN_OBSERVATION_LAMBDAS`` x ``KNOWN_ONLINE_OFFSETS`` or ``KNOWN_OFFLINE_OFFSETS``) chosen per test fold of dancers on the other folds; then the shipped decoder
     given a tempo ``TEMPO_ERRORS`` too fast (online)."""
     def decode(acts: Activations, name: str, online: bool, error: float = 0.0, **kwargs) -> Row:
         row = Row(name, items=list(items))
@@ -291,15 +316,19 @@ def known_tempo_rows(activations: dict[str, Activations], items: list[EvalItem],
     for act_name, acts in activations.items():
         for online in (True, False):
             mode = "online" if online else "offline"
-            grid = {(w, ol): decode(acts, f"{act_name} | known {mode}, prior width {w}, observation lambda {ol:g}", online,
-                                    prior_width=w, observation_lambda=ol)
-                    for w in KNOWN_PRIOR_WIDTHS for ol in KNOWN_OBSERVATION_LAMBDAS}
+            key = f"{mode}_offset_s"
+            offsets = KNOWN_ONLINE_OFFSETS if online else KNOWN_OFFLINE_OFFSETS
+            grid = {(w, ol, o): decode(acts, f"{act_name} | known {mode}, prior width {w}, observation lambda {ol:g}, "
+                                             f"offset {o:g} s", online, prior_width=w, observation_lambda=ol, **{key: o})
+                    for w in KNOWN_PRIOR_WIDTHS for ol in KNOWN_OBSERVATION_LAMBDAS for o in offsets}
             chosen, picks = per_fold(f"{act_name} | known {mode}, settings per fold", grid, items, folds, seed)
-            shipped = grid[(KNOWN_TEMPO_SETTINGS["prior_width"], KNOWN_TEMPO_SETTINGS["observation_lambda"])]
-            rows += [replace(grid[(None, 8.0)], name=f"{act_name} | known {mode}, no prior, obs. lambda 8 (before)"),
+            shipped = grid[(KNOWN_TEMPO_SETTINGS["prior_width"], KNOWN_TEMPO_SETTINGS["observation_lambda"],
+                            KNOWN_TEMPO_SETTINGS[key])]
+            rows += [replace(grid[(None, 8.0, 0.0)], name=f"{act_name} | known {mode}, no prior, obs. lambda 8, "
+                                                          f"no offset (before)"),
                      replace(shipped, name=f"{act_name} | known {mode} (shipped)"), chosen]
-            print(f"{act_name} known {mode}: (prior width, observation lambda) chosen per test fold "
-                  f"{sorted(picks.items())}", flush=True)
+            print(f"{act_name} known {mode}: (prior width, observation lambda, {mode} offset) chosen per test fold "
+                  f"{sorted(picks.items(), key=str)}", flush=True)
         rows += [decode(acts, f"{act_name} | known online (shipped), given {100 * e:+g}%", True, e) for e in TEMPO_ERRORS]
     return rows
 
@@ -343,7 +372,7 @@ def tap_in_rows(activations: dict[str, Activations], items: list[EvalItem], taps
 
     grid = Row("tap grid alone (no body)", items=list(items))
     for item, (bpm, beat, _, _, start) in zip(items, tapped):
-        continued = beat + 60.0 / bpm * np.arange(1, int((item.seq.duration - beat) * bpm / 60.0) + 1)
+        continued = beat + 60.0 / bpm * np.arange(1, int((len(item.xy) / FPS - beat) * bpm / 60.0) + 1)
         grid.scores.append(score(item.beats, continued, item.seq.bpm, start))
     rows = [grid]
     for name, acts in activations.items():
@@ -359,7 +388,8 @@ def tap_in_rows(activations: dict[str, Activations], items: list[EvalItem], taps
         rows += [settings[(1.0, None)], replace(shipped, name=f"{name} | tap tempo + phase (shipped)")]
         chosen, picks = per_fold(f"{name} | tap tempo + phase, settings per fold", settings, items, folds, seed)
         rows.append(chosen)
-        print(f"{name} tap-in: (body weight, prior width) chosen per test fold {sorted(picks.items())}", flush=True)
+        print(f"{name} tap-in: (body weight, prior width) chosen per test fold {sorted(picks.items(), key=str)}",
+              flush=True)
     return rows
 
 
@@ -512,6 +542,27 @@ def load_cv_activations(row: str, items: list[EvalItem], folder: Path = RUNS / "
     return Activations([saved[row][it.seq.name] for it in items], tempo, tempo_bins(tempo[0].shape[1]))
 
 
+def fold_models(row: str, workdir: Path, folder: Path = RUNS / "cv") -> dict[str, tuple["ModelActivation", str]]:
+    """{dancer: (the runtime activation of the fold model that held that dancer out, its ONNX sha256)} for the
+    folds of ``row`` saved by ``export.beats.train``; each fold is exported (with its parity check) under ``workdir``."""
+    from rhythmicnet_live.analysis.beat_model import ModelActivation
+
+    from .export_onnx import export_model, load_checkpoint
+
+    models = {}
+    checkpoints = sorted(folder.glob(f"{row}_fold*.pt"))
+    if not checkpoints:
+        raise SystemExit(f"{row}: no fold models in {folder} (run python -m export.beats.train --rows {row})")
+    for checkpoint in checkpoints:
+        model, saved = load_checkpoint(checkpoint)
+        models_dir = workdir / checkpoint.stem
+        models_dir.mkdir(parents=True)
+        entry = export_model(model, {"evaluation": f"fold model {checkpoint.name}"}, models_dir)
+        activation = ModelActivation(models_dir=models_dir)
+        models.update({dancer: (activation, entry["sha256"]) for dancer in saved["test_dancers"]})
+    return models
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", default=str(SHARED_AISTPP), help="AIST++ folder (shared subset or official layout)")
@@ -532,16 +583,27 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--taps", type=int, default=4,
                         help="add the tap-in table: this many taps (>= 2) on the first beats, then the body (0: leave it out)")
     parser.add_argument("--tap-jitter", type=float, default=0.015, help="seconds, the taps' timing error (Gaussian)")
+    parser.add_argument("--start", choices=("random", "beat"), default="random",
+                        help="where each sequence starts: a seeded random moment of its first beat, as a camera switched "
+                             "on at any time (default; --cv rows are then run by their fold models), or on the beat as "
+                             "AIST++ clips are cut (--cv rows: the activations saved by export.beats.train)")
     parser.add_argument("--out", type=Path, default=None, help="also write the report and a JSON summary here (stem)")
     args = parser.parse_args(argv)
     seqs = load_aistpp(args.data)
-    items = prepare_items(seqs, args.seed)
+    random_start = args.start == "random"
+    items = prepare_items(seqs, args.seed, random_start=random_start)
     views = {"": items}
     if args.pose_fps:
-        views[f" @ {args.pose_fps:g} fps pose"] = prepare_items(seqs, args.seed, args.pose_fps)
+        views[f" @ {args.pose_fps:g} fps pose"] = prepare_items(seqs, args.seed, args.pose_fps, random_start)
     acts = {f"kinematic{tag}": Activations([kinematic_activation(it.seq, it.xy) for it in view])
             for tag, view in views.items()}
-    acts.update({row: load_cv_activations(row, items) for row in args.cv})
+    for row in args.cv:
+        if not random_start:
+            acts[row] = load_cv_activations(row, items)
+            continue
+        with tempfile.TemporaryDirectory() as workdir:
+            held_out = fold_models(row, Path(workdir))
+            acts[row] = Activations([held_out[it.seq.dancer][0].process_offline(it.xy) for it in items])
     if args.shipped:
         from rhythmicnet_live.analysis.beat_model import ModelActivation
 
@@ -559,7 +621,7 @@ def main(argv: list[str] | None = None) -> None:
             print(f"{name}: decoder settings per test fold (chosen on the other folds): {chosen}", flush=True)
     rows = evaluate(items, acts, args.min_bpm, args.max_bpm, args.skip, args.seed, not args.no_madmom, settings)
     title = (f"AIST++ beat tracking, {len(items)} sequences ({sum(it.seq.is_3d for it in items)} 3D projected, "
-             f"{sum(not it.seq.is_3d for it in items)} 2D sFM), tempo range {args.min_bpm:g}-{args.max_bpm:g} BPM, "
+             f"{sum(not it.seq.is_3d for it in items)} 2D sFM), starting {'at a random moment' if random_start else 'on a beat'}, tempo range {args.min_bpm:g}-{args.max_bpm:g} BPM, "
              f"decoder settings {'tuned per fold' if args.tune else 'default'}")
     text = report(rows, title)
     known_rows = known_tempo_rows(acts, items, args.skip, args.seed)

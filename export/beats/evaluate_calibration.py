@@ -42,7 +42,7 @@ from rhythmicnet_live.input.keypoints import Keypoints, prepare, resample
 from rhythmicnet_live.models import MODELS_DIR, read_manifest
 
 from .aistpp import SHARED_AISTPP, Sequence, camera_view, load_aistpp
-from .evaluate import RUNS, score
+from .evaluate import fold_models, score, start_at_random
 
 GAP_S = 1.0
 
@@ -74,9 +74,10 @@ class Row:
     reasons: Counter = field(default_factory=Counter)  # why sessions were refused (the error up to its figures)
     chosen: Counter = field(default_factory=Counter)  # the nested row: the window each sequence got
 
-    def add(self, seq: Sequence, beats: np.ndarray, skip: float) -> None:
-        self.scores.append(score(seq.beats, beats, seq.bpm, skip))
-        errors = signed_errors(seq.beats[seq.beats >= skip], beats[beats >= skip])
+    def add(self, reference: np.ndarray, bpm: float, beats: np.ndarray, skip: float) -> None:
+        """One sequence: true beats (s), its tempo (BPM), the decoded beats (s)."""
+        self.scores.append(score(reference, beats, bpm, skip))
+        errors = signed_errors(reference[reference >= skip], beats[beats >= skip])
         self.errors.append(errors)
         if len(errors):
             self.offsets.append(float(np.median(errors)))
@@ -106,37 +107,21 @@ def dancers(seqs: list[Sequence], min_sequences: int) -> list[tuple[str, list[Se
     return [(dancer, s) for dancer, s in sorted(own.items()) if len(s) >= min_sequences]
 
 
-def fold_models(row: str, workdir: Path, folder: Path = RUNS / "cv") -> dict[str, tuple[ModelActivation, str]]:
-    """{dancer: (the runtime activation of the fold model that held that dancer out, its ONNX sha256)} for the
-    folds of ``row`` saved by ``export.beats.train``; each fold is exported (with its parity check) under ``workdir``."""
-    from .export_onnx import export_model, load_checkpoint
-
-    models = {}
-    checkpoints = sorted(folder.glob(f"{row}_fold*.pt"))
-    if not checkpoints:
-        raise SystemExit(f"{row}: no fold models in {folder} (run python -m export.beats.train --rows {row})")
-    for checkpoint in checkpoints:
-        model, saved = load_checkpoint(checkpoint)
-        models_dir = workdir / checkpoint.stem
-        models_dir.mkdir(parents=True)
-        entry = export_model(model, {"evaluation": f"fold model {checkpoint.name}"}, models_dir)
-        activation = ModelActivation(models_dir=models_dir)
-        models.update({dancer: (activation, entry["sha256"]) for dancer in saved["test_dancers"]})
-    return models
-
-
 def evaluate(seqs: list[Sequence], base_name: str, min_sequences: int, skip: float, seed: int,
              held_out: dict[str, tuple[ModelActivation, str]] | None = None,
-             windows: tuple[int, ...] = (WINDOW,)) -> list[Row]:
+             windows: tuple[int, ...] = (WINDOW,), random_start: bool = True) -> list[Row]:
     """General and profile rows of ``base_name`` ("model": the shipped beat model, or the fold models of
     ``held_out`` when given; "kinematic"). One profile row per head ``window`` (frames); with several, a "nested"
-    row too: each dancer's sequences get the window whose mean F over the other dancers' sequences is best."""
+    row too: each dancer's sequences get the window whose mean F over the other dancers' sequences is best.
+    ``random_start``: each held-out sequence is decoded from a seeded random moment of its first beat
+    (``start_at_random``); the calibration sessions start on their first click, as ``calibrate`` does."""
     base = ModelActivation() if base_name == "model" else KinematicActivation()
     activation_name = MODEL_NAME if base_name == "model" else "kinematic"
     sha = read_manifest(MODELS_DIR)["models"][MODEL_NAME]["sha256"] if base_name == "model" else None
     if held_out is not None:
         base_name = "model held out (CV)"
     views = camera_views(seqs, seed)
+    index = {id(seq): i for i, seq in enumerate(seqs)}  # the seed of each sequence's start, as in prepare_items
     general = Row(f"{base_name} | general 60-180")
     label = (lambda w: "") if len(windows) == 1 else (lambda w: f", window {w}")
     profiles = {w: Row(f"{base_name} | profile (LOO per dancer{label(w)})") for w in windows}
@@ -146,9 +131,12 @@ def evaluate(seqs: list[Sequence], base_name: str, min_sequences: int, skip: flo
             base, sha = held_out[dancer]
         for held in own:
             rest = [s for s in own if s is not held]
-            xy = prepare(views[id(held)], FPS).xy
+            view, truth = views[id(held)], held.beats
+            if random_start:
+                view, truth = start_at_random(view, held, np.random.default_rng([seed, index[id(held)], 1]))
+            xy = prepare(view, FPS).xy
             plain = decode_online(base.process_offline(xy), 60.0, 180.0)
-            general.add(held, plain, skip)
+            general.add(truth, held.bpm, plain, skip)
             session = joined_session([views[id(s)] for s in rest], rest)
             found = {}
             for window, row in profiles.items():
@@ -161,17 +149,17 @@ def evaluate(seqs: list[Sequence], base_name: str, min_sequences: int, skip: flo
                 else:
                     found[window] = decode_online(CalibratedActivation(base, profile).process_offline(xy),
                                                   profile.min_bpm, profile.max_bpm)
-                row.add(held, found[window], skip)
-            runs.append((dancer, held, found))
+                row.add(truth, held.bpm, found[window], skip)
+            runs.append((dancer, held, truth, found))
     if len(windows) == 1:
         return [general, *profiles.values()]
     f = {w: np.array([s["F"] for s in row.scores]) for w, row in profiles.items()}
     nested = Row(f"{base_name} | profile, window nested by dancer")
-    for i, (dancer, held, found) in enumerate(runs):
-        others = np.array([d != dancer for d, _, _ in runs])
+    for dancer, held, truth, found in runs:
+        others = np.array([d != dancer for d, _, _, _ in runs])
         best = max(windows, key=lambda w: f[w][others].mean())
         nested.chosen[f"window {best}"] += 1
-        nested.add(held, found[best], skip)
+        nested.add(truth, held.bpm, found[best], skip)
     return [general, *profiles.values(), nested]
 
 
@@ -220,20 +208,26 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--refusals", action="store_true",
                         help="only the table of sessions the locking check refuses, per threshold, with the true clicks "
                              "and with clicks at a wrong tempo")
+    parser.add_argument("--start", choices=("random", "beat"), default="random",
+                        help="where each held-out sequence starts: a seeded random moment of its first beat, as a camera "
+                             "switched on at any time (default), or on the beat as AIST++ clips are cut")
     args = parser.parse_args(argv)
     seqs = load_aistpp(args.data)
+    random_start = args.start == "random"
     if args.refusals:
         print(refusal_rates(seqs, args.min_sequences, args.seed))
         return
     windows = tuple(args.windows)
     rows = [row for name in args.activation
-            for row in evaluate(seqs, name, args.min_sequences, args.skip, args.seed, windows=windows)]
+            for row in evaluate(seqs, name, args.min_sequences, args.skip, args.seed, windows=windows,
+                                random_start=random_start)]
     if args.cv:
         with tempfile.TemporaryDirectory() as workdir:
             held_out = fold_models(args.cv, Path(workdir))
-            rows += evaluate(seqs, "model", args.min_sequences, args.skip, args.seed, held_out, windows)
+            rows += evaluate(seqs, "model", args.min_sequences, args.skip, args.seed, held_out, windows, random_start)
     print(f"AIST++ personal calibration, dancers with >= {args.min_sequences} sequences, leave one sequence out, "
-          f"online HMM, beats after {args.skip:g} s")
+          f"online HMM, held-out sequences starting {'at a random moment' if random_start else 'on a beat'}, "
+          f"beats after {args.skip:g} s")
     print(HEADER)
     print("-" * len(HEADER))
     for row in rows:

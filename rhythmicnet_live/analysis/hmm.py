@@ -225,13 +225,16 @@ def load_offline_decoder_in_background() -> None:
     threading.Thread(target=load, name="load-viterbi", daemon=True).start()
 
 
-#: Decoder settings of ``BeatTracker.known_tempo``, chosen by 4-fold cross-validation by dancer on AIST++: beats
-#: reported 0.1 s after they happen (``beat_lag``), once the forward filter has seen their activation peak
-#: (``python -m export.beats.evaluate --cv v1 --tune``, every fold); a tempo prior centred on the given tempo, 1% wide,
-#: and a beat region of 1/16 of a beat (``python -m export.beats.evaluate --cv ST-GCN+TF+RelAttn+SSM``, known-tempo
-#: table: every fold chose (0.01, 16), online, for the beat model and the kinematic baseline). Without the prior the
-#: tempo wandered within the range and took the phase with it; a body without accents slid to its slow end.
-KNOWN_TEMPO_SETTINGS = {"decision_lag_s": 0.1, "online_offset_s": 0.0, "prior_width": 0.01, "observation_lambda": 16.0}
+#: Decoder settings of ``BeatTracker.known_tempo``, chosen by 4-fold cross-validation by dancer on AIST++, each
+#: sequence seen from a random moment of its first beat (``python -m export.beats.evaluate --cv ST-GCN+TF+RelAttn+SSM``,
+#: known-tempo table, by F + tempo accuracy): online, every fold chose a tempo prior centred on the given tempo, 1%
+#: wide, a beat region of 1/8 of a beat, and beats reported 20 ms after the filtered beat; beats reported 0.1 s after
+#: they happen (``beat_lag``), once the forward filter has seen their activation peak (``--tune``, every fold).
+#: Offline (``take --bpm``), 3 of 4 folds put the Viterbi beats 90 ms later (the others 30-60 ms); they disagreed on
+#: the prior, so offline shares the online prior. Without the prior the tempo wandered within the range (tempo
+#: accuracy 54%) and took the phase with it; a body without accents slid to its slow end.
+KNOWN_TEMPO_SETTINGS = {"decision_lag_s": 0.1, "online_offset_s": 0.02, "offline_offset_s": 0.09, "prior_width": 0.01,
+                        "observation_lambda": 8.0}
 #: Seconds: how far from the tapped beat ``BeatTracker.seed_phase`` lets the phase start (a Gaussian's width), about a
 #: person's tapping jitter (tested in ``export.beats.evaluate``'s tap-in table: 30 ms, not 60).
 TAP_PHASE_WIDTH_S = 0.03
@@ -255,6 +258,7 @@ class BeatTracker:
     ``transition_lambda`` (higher = steadier tempo); ``tempo_jump`` (floor of the tempo-change probability
     at a beat, so a sudden tempo change can be followed); ``observation_lambda`` (1/share of a beat that
     counts as "beat"); ``online_offset_s`` (seconds from the filtered beat to the reported online beat);
+    ``offline_offset_s`` (seconds from the Viterbi path's beat to the beat ``decode_offline`` gives);
     ``decision_lag_s`` (seconds after a beat at which ``process_online`` reports it, with ``beat_lag`` saying when it was);
     ``min_gap_share`` (online beats at least this share of the current beat interval apart);
     ``num_predictions`` (length of ``next_beats``);
@@ -284,11 +288,12 @@ class BeatTracker:
         prior_bpm: float | None = None,
         prior_width: float = 0.4,
         observation_weight: float = 1.0,
+        offline_offset_s: float = 0.0,
     ):
         self.fps, self.upsample = fps, int(upsample)
         self.rate = fps * self.upsample
         self.min_bpm, self.max_bpm = min_bpm, max_bpm
-        self.online_offset_s = online_offset_s
+        self.online_offset_s, self.offline_offset_s = online_offset_s, offline_offset_s
         self.space = space = BeatStateSpace(min_bpm, max_bpm, self.rate)
         self._tempo_change = (transition_lambda, tempo_jump)
         self.set_prior(prior_bpm, prior_width)
@@ -414,15 +419,18 @@ class BeatTracker:
 
     def decode_offline(self, activation: np.ndarray, tempo: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Viterbi over a whole clip (optional tempo distributions (T, K)): (beat times in seconds from frame 0 = 0 s,
-        tempo in BPM per frame (T,)). No beat falls on a frame without a body (NaN activation), like online."""
+        ``offline_offset_s`` after the path's beats and within the clip, tempo in BPM per frame (T,)). No beat falls
+        on a frame without a body (NaN activation), like online."""
         activation = np.asarray(activation, dtype=np.float64)
         if len(activation) == 0:
             return np.zeros(0), np.zeros(0)
         path = self.viterbi(self.internal_activation(activation), tempo=tempo)
         tempo = 60.0 * self.rate / self.space.interval[path[::self.upsample]]
-        steps = self._beat_steps(path)
-        steps = steps[np.isfinite(activation[np.round(steps / self.upsample).astype(int)])]
-        return steps / self.rate, tempo
+        beats = self._beat_steps(path) / self.rate + self.offline_offset_s
+        frames = np.round(beats * self.fps).astype(int)
+        inside = (frames >= 0) & (frames < len(activation))
+        beats, frames = beats[inside], frames[inside]
+        return beats[np.isfinite(activation[frames])], tempo
 
     def process_offline(self, activation: np.ndarray, tempo: np.ndarray | None = None) -> np.ndarray:
         """Beat times in seconds (from frame 0 = 0 s) decoded by Viterbi over the whole clip."""
