@@ -125,6 +125,10 @@ class TempoConfig:
                                 flag="--clock-in")
     link: bool = _opt(False, "join the Ableton Link session (the dancer leads; with --tempo-lock, the session)",
                       flag="--link")
+    tap_in: str | None = _opt(None, "tap the beat from this MIDI output port (a pad or a foot switch): every note-on, "
+                                    "or sustain-pedal press, is a tap, as /rhythmicnet/tap", flag="--tap-in")
+    downbeat_note: int | None = _opt(None, "with --tap-in, this MIDI note says 'this beat is one' instead of "
+                                           "tapping", flag="--downbeat-note", range=(0, 127))
 
     def beat_tracker(self, min_bpm: float, max_bpm: float, takes: bool = False):
         """The beat decoder: :meth:`BeatTracker.known_tempo` (its cross-validated settings) when ``bpm`` is known,
@@ -209,6 +213,8 @@ class Config:
                                          f"{', '.join(meta['choices'])}, got {value!r}")
         if not self.midi.port:
             raise UserInputError("--midi-port (midi.port) must not be empty")
+        if self.tempo.downbeat_note is not None and not self.tempo.tap_in:
+            raise UserInputError("--downbeat-note (tempo.downbeat_note) needs --tap-in PORT")
         if not self.tempo.min_bpm < self.tempo.max_bpm:
             raise UserInputError(f"need --min-bpm < --max-bpm, got {_fmt(self.tempo.min_bpm)} and "
                                  f"{_fmt(self.tempo.max_bpm)}")

@@ -16,6 +16,7 @@ from pythonosc.osc_message import OscMessage
 from pythonosc.osc_message_builder import OscMessageBuilder
 
 from live_helpers import JackMidiIn, OscReceiver
+from rhythmicnet_live.errors import UserInputError
 from rhythmicnet_live.live.journal import read_journal
 from rhythmicnet_live.live import osc_protocol as proto
 from rhythmicnet_live.live.transport import tap_phase
@@ -195,19 +196,47 @@ def test_tap_tempo_and_downbeat_over_osc(tmp_path):
     osc, control = OscReceiver(), free_port()
     process = start_perform(tmp_path, osc.port, "--no-midi", control_port=control)
     try:
-        wait_for_beats(osc, 3, process)
-        taps = []
-        for _ in range(3):
-            taps.append(time.monotonic())
-            send(control, proto.TAP)
-            time.sleep(0.625)  # 96 BPM
-        tapped = len(osc.received(proto.TEMPO))
-        wait_for_beats(osc, len(osc.received(proto.BEAT)) + 2, process)
-        send(control, proto.DOWNBEAT)
-        said_one = time.monotonic()
-        finish(process)
+        check_taps_and_downbeat(tmp_path, osc, process, tap=lambda: send(control, proto.TAP),
+                                downbeat=lambda: send(control, proto.DOWNBEAT))
     finally:
         osc.close()
+
+
+@pytest.mark.realtime
+def test_tap_tempo_and_downbeat_from_a_midi_pad(sync_jack_server, tmp_path):
+    """``perform --tap-in PORT``: a drum pad's note-ons tap the beat, ``--downbeat-note`` says "this beat is one",
+    exactly as the OSC messages do (through a synchronous JACK server, which loses no message)."""
+    import rtmidi
+
+    osc = OscReceiver()
+    pad = rtmidi.MidiOut(rtapi=rtmidi.API_UNIX_JACK, name="pad")
+    pad.open_virtual_port(f"pads-{os.getpid()}")
+    try:
+        process = start_perform(tmp_path, osc.port, "--no-midi", "--tap-in", f"pads-{os.getpid()}",
+                                "--downbeat-note", "37")
+        err = check_taps_and_downbeat(tmp_path, osc, process, tap=lambda: pad.send_message([0x99, 36, 100]),
+                                      downbeat=lambda: pad.send_message([0x99, 37, 100]))
+    finally:
+        pad.close_port()
+        pad.delete()
+        osc.close()
+    assert f"MIDI tap in: pad:pads-{os.getpid()}" in err
+
+
+def check_taps_and_downbeat(tmp_path, osc: OscReceiver, process: subprocess.Popen, tap, downbeat) -> str:
+    """Tap 3 times at 96 BPM (``tap()`` sends one), then say "one" (``downbeat()``) while ``process`` performs;
+    check that the taps gave the tempo and the phase and that the bar follows the downbeat. Returns its stderr."""
+    wait_for_beats(osc, 3, process)
+    taps = []
+    for _ in range(3):
+        taps.append(time.monotonic())
+        tap()
+        time.sleep(0.625)  # 96 BPM
+    tapped = len(osc.received(proto.TEMPO))
+    wait_for_beats(osc, len(osc.received(proto.BEAT)) + 2, process)
+    downbeat()
+    said_one = time.monotonic()
+    err = finish(process)
     after_taps = [args[0] for _, args in osc.received(proto.TEMPO)][tapped + 1:]
     print(f"\ntapped 96 BPM: tempo then {np.round(after_taps, 1).tolist()}")
     # held within the known-tempo tolerance (4%) of 96, plus one step of the decoder's tempo grid
@@ -218,10 +247,54 @@ def test_tap_tempo_and_downbeat_over_osc(tmp_path):
     after = [origin + b["t"] for b in beats if origin + b["t"] > taps[-1]][:3]
     off_grid = [1e3 * (abs((t - tap_phase(taps, period) + period / 2) % period - period / 2)) for t in after]
     print(f"beats after the taps, ms off the taps' grid: {np.round(off_grid, 1).tolist()}")
-    assert min(off_grid) < 20.0  # the taps gave the phase (the tap message's trip over loopback: about 1 ms)
+    assert min(off_grid) < 20.0  # the taps gave the phase (a tap's trip over loopback or JACK: about 1 ms)
     one = min(beats, key=lambda b: abs(origin + b["t"] - said_one))  # "this beat is one"
     later = [b for b in beats if b["index"] > one["index"] + 1]  # announced after the downbeat message
     assert later and all(b["position_in_bar"] == (b["index"] - one["index"]) % 4 for b in later)
+    return err
+
+
+def test_tap_in_reads_notes_and_a_foot_switch(jack_server):
+    """``TapIn``: a note-on taps, a note-on of the downbeat note says "one", a sustain pedal taps once per press,
+    note-offs, note-ons of velocity 0 and other controllers do nothing."""
+    import rtmidi
+
+    from rhythmicnet_live.live.midi_in import TapIn
+
+    class Controls:
+        def __init__(self):
+            self.events = []
+
+        def tap(self, t):
+            self.events.append(("tap", t))
+
+        def downbeat(self, t):
+            self.events.append(("downbeat", t))
+
+    controls = Controls()
+    pad = rtmidi.MidiOut(rtapi=rtmidi.API_UNIX_JACK, name="pedal")
+    pad.open_virtual_port(f"board-{os.getpid()}")
+    try:
+        with TapIn(controls, f"board-{os.getpid()}", "jack", downbeat_note=60) as tap_in:
+            assert tap_in.port_name.endswith(f"board-{os.getpid()}")
+            for message in ([0x90, 40, 90], [0x80, 40, 0], [0x90, 41, 0], [0xB0, 64, 127], [0xB0, 64, 100],
+                            [0xB0, 64, 0], [0xB0, 1, 127], [0xB0, 64, 127], [0x9F, 60, 1]):
+                pad.send_message(message)
+                time.sleep(0.01)
+            deadline = time.monotonic() + 5.0
+            while len(controls.events) < 4 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            time.sleep(0.1)
+    finally:
+        pad.close_port()
+        pad.delete()
+    assert [kind for kind, _ in controls.events] == ["tap", "tap", "tap", "downbeat"]
+    times = [t for _, t in controls.events]
+    assert times == sorted(times) and times[-1] <= time.monotonic()
+    with pytest.raises(UserInputError, match="--tap-in"):
+        TapIn(controls, f"no-such-port-{os.getpid()}", "jack")
+    with pytest.raises(UserInputError, match="0-127"):
+        TapIn(controls, "x", "jack", downbeat_note=128)
 
 
 class DawClock:

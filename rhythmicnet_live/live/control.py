@@ -144,11 +144,13 @@ class EngineControls:
         bpm = _check_bpm(value)
         self._set("bpm", bpm, bpm=bpm)
 
-    def tap(self) -> None:
-        self._notify("tap", time.monotonic())
+    def tap(self, t: float | None = None) -> None:
+        """A tap on the beat at ``t`` (s, ``time.monotonic``; None: now)."""
+        self._notify("tap", time.monotonic() if t is None else t)
 
-    def downbeat(self) -> None:
-        self._notify("downbeat", time.monotonic())
+    def downbeat(self, t: float | None = None) -> None:
+        """"This beat is one", said at ``t`` (s, ``time.monotonic``; None: now)."""
+        self._notify("downbeat", time.monotonic() if t is None else t)
 
 
 def _check_bpm(value: Any) -> float | None:
@@ -453,6 +455,47 @@ class ControlServer:
         self._socket.close()
 
     def __enter__(self) -> "ControlServer":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class ExternalInput:
+    """Controls from outside (a MIDI input, Ableton Link), read by a daemon thread: ``_run`` loops until
+    ``_stop`` is set. ``start`` runs ``_opening`` then the thread; ``close`` stops the thread, then runs
+    ``_closing``; also a context manager. Subclasses name the thread (``thread_name``)."""
+
+    thread_name = "external-input"
+
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _run(self) -> None:
+        raise NotImplementedError
+
+    def _opening(self) -> None:
+        """Before the thread starts."""
+
+    def _closing(self) -> None:
+        """After the thread stopped (also when it never started)."""
+
+    def start(self) -> "ExternalInput":
+        if self._thread is None:
+            self._opening()
+            self._thread = threading.Thread(target=self._run, name=self.thread_name, daemon=True)
+            self._thread.start()
+        return self
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        self._closing()
+
+    def __enter__(self) -> "ExternalInput":
         return self.start()
 
     def __exit__(self, *exc) -> None:

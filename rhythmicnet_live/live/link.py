@@ -23,11 +23,10 @@ join time.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 
 from ..errors import UserInputError
-from .control import EngineControls
+from .control import EngineControls, ExternalInput
 from .transport import BeatEvent, Event
 
 log = logging.getLogger(__name__)
@@ -35,11 +34,13 @@ log = logging.getLogger(__name__)
 QUANTUM = 4.0  # beats per bar on the session's grid
 
 
-class LinkSync:
+class LinkSync(ExternalInput):
     """A Link peer for the engine: subscribe :meth:`on_event` to the transport; see the module docstring.
 
     poll_s: how often the session tempo is read while following it (s).
     """
+
+    thread_name = "link"
 
     def __init__(self, controls: EngineControls, bpm: float = 120.0, min_change: float = 0.005,
                  poll_s: float = 0.05) -> None:
@@ -48,13 +49,12 @@ class LinkSync:
         except ImportError as err:
             raise UserInputError("--link needs Ableton Link's Python binding: pip install 'rhythmicnet-live[link]'"
                                  ) from err
+        super().__init__()
         self.controls, self.min_change, self.poll_s = controls, min_change, poll_s
         self._link = link.Link(float(bpm))
         self._link.startStopSyncEnabled = True
         self._link.setStartStopCallback(self._on_start_stop)
         self._following: float | None = None  # the session tempo handed to the engine
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._offset_us = 0
 
     @property
@@ -89,7 +89,7 @@ class LinkSync:
             state.forceBeatAtTime(QUANTUM * round(state.beatAtTime(at, QUANTUM) / QUANTUM), at, QUANTUM)
         self._link.commitAppSessionState(state)
 
-    def _follow(self) -> None:
+    def _run(self) -> None:
         while not self._stop.wait(self.poll_s):
             if self.controls.tempo_lock:
                 tempo = self.tempo
@@ -100,24 +100,10 @@ class LinkSync:
                 self._following = None
                 self.controls.set_bpm(0)  # the dancer leads again
 
-    def start(self) -> "LinkSync":
-        if self._thread is None:
-            self._offset_us = self._link.clock().micros() - int(time.monotonic() * 1e6)
-            self._link.enabled = True
-            self._thread = threading.Thread(target=self._follow, name="link", daemon=True)
-            self._thread.start()
-            log.info("joined the Ableton Link session")
-        return self
+    def _opening(self) -> None:
+        self._offset_us = self._link.clock().micros() - int(time.monotonic() * 1e6)
+        self._link.enabled = True
+        log.info("joined the Ableton Link session")
 
-    def close(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
+    def _closing(self) -> None:
         self._link.enabled = False
-
-    def __enter__(self) -> "LinkSync":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.close()

@@ -143,12 +143,18 @@ def perform(config, camera: int | None = None, video: Path | None = None, activa
 
 
 def _tempo_from_outside(config, controls, engine, stack: contextlib.ExitStack) -> None:
-    """MIDI clock in (``--clock-in``) and Ableton Link (``--link``), when asked for."""
+    """MIDI clock in (``--clock-in``), taps from a MIDI controller (``--tap-in``) and Ableton Link (``--link``), when
+    asked for."""
     if config.tempo.clock_in:
         from .clock_in import ClockIn
 
         clock_in = stack.enter_context(ClockIn(controls, config.tempo.clock_in, config.midi.api))
         print(f"MIDI clock in: {clock_in.port_name}", file=sys.stderr)
+    if config.tempo.tap_in:
+        from .midi_in import TapIn
+
+        tap_in = stack.enter_context(TapIn(controls, config.tempo.tap_in, config.midi.api, config.tempo.downbeat_note))
+        print(f"MIDI tap in: {tap_in.port_name}", file=sys.stderr)
     if config.tempo.link:
         from .link import LinkSync
 
