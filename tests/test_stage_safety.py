@@ -283,6 +283,13 @@ def test_bad_outputs_are_one_error_line_before_the_performance(tmp_path):
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+def test_an_unknown_tap_in_port_is_one_error_line(jack_server, tmp_path):
+    result = perform_cli("--video", str(CLIP), "--no-midi", "--osc", f"127.0.0.1:{free_port()}", "--control-port",
+                         str(free_port()), "--journal-dir", str(tmp_path / "takes"), "--midi-api", "jack",
+                         "--tap-in", "no-such-pad")
+    one_error_line(result, "--tap-in: MIDI port 'no-such-pad' was not found")
+
+
 def test_list_ports_says_when_there_are_none(jack_server):
     result = perform_cli("--list-ports", "--midi-api", "jack")
     assert result.returncode == 0 and "Traceback" not in result.stderr

@@ -71,10 +71,10 @@ class MidiInput(ExternalInput):
         self._rt.delete()
 
 
-class TapIn(MidiInput):
-    """Taps the beat from a MIDI controller on ``port``: every note-on (velocity > 0), and every press of a foot
-    switch (controller 64 rising to >= 64), is :meth:`EngineControls.tap`; a note-on of ``downbeat_note`` (0-127)
-    is :meth:`EngineControls.downbeat` ("this beat is one") instead. Other messages are ignored.
+class TapReader:
+    """What a pad's or foot switch's messages say: every note-on (velocity > 0), and every press of a foot switch
+    (controller 64 rising to >= 64), is :meth:`EngineControls.tap`; a note-on of ``downbeat_note`` (0-127) is
+    :meth:`EngineControls.downbeat` ("this beat is one") instead. Other messages are ignored.
 
     A tap's time is when it arrived, on the engine's clock (``time.monotonic``): the MIDI system's own timestamps
     (rtmidi's delta times, stamped in its real-time thread) plus their offset to the engine's clock, the smallest
@@ -83,13 +83,9 @@ class TapIn(MidiInput):
 
     DRIFT = 1e-3
 
-    thread_name = "midi-tap-in"
-
-    def __init__(self, controls: EngineControls, port: str, api: str | None = None, downbeat_note: int | None = None,
-                 poll_s: float = 0.001, client_name: str = "RhythmicNet-tap-in") -> None:
+    def __init__(self, controls: EngineControls, downbeat_note: int | None = None) -> None:
         if downbeat_note is not None and not 0 <= downbeat_note <= 127:
             raise UserInputError(f"--downbeat-note must be a MIDI note number 0-127, got {downbeat_note}")
-        super().__init__(port, api, client_name, "--tap-in", poll_s)
         self.controls, self.downbeat_note = controls, downbeat_note
         self._pedal_down = False
         self._midi_now = 0.0  # the MIDI system's clock (s): rtmidi's delta times summed
@@ -97,13 +93,14 @@ class TapIn(MidiInput):
 
     def arrival(self, delta_s: float, read_at: float) -> float:
         """When (``time.monotonic``, s) a message that came ``delta_s`` after the previous one and was read at
-        ``read_at`` arrived (see the class docstring)."""
+        ``read_at`` arrived."""
         self._midi_now += delta_s
         self._offset = min(self._offset + self.DRIFT * delta_s, read_at - self._midi_now)
         return self._midi_now + self._offset
 
-    def handle(self, message: list[int], delta_s: float) -> None:
-        now = self.arrival(delta_s, time.monotonic())
+    def read(self, message: list[int], delta_s: float, read_at: float) -> None:
+        """One message (its bytes) that came ``delta_s`` s after the previous one, read at ``read_at``."""
+        now = self.arrival(delta_s, read_at)
         if len(message) < 3:
             return
         kind, number, value = message[0] & 0xF0, message[1], message[2]
@@ -117,3 +114,18 @@ class TapIn(MidiInput):
             if pressed and not self._pedal_down:
                 self.controls.tap(now)
             self._pedal_down = pressed
+
+
+class TapIn(MidiInput):
+    """Taps the beat from a MIDI controller on ``port`` (``--tap-in``): its messages are read by a
+    :class:`TapReader` (what they mean, and when they arrived)."""
+
+    thread_name = "midi-tap-in"
+
+    def __init__(self, controls: EngineControls, port: str, api: str | None = None, downbeat_note: int | None = None,
+                 poll_s: float = 0.001, client_name: str = "RhythmicNet-tap-in") -> None:
+        self.reader = TapReader(controls, downbeat_note)
+        super().__init__(port, api, client_name, "--tap-in", poll_s)
+
+    def handle(self, message: list[int], delta_s: float) -> None:
+        self.reader.read(message, delta_s, time.monotonic())
