@@ -1,5 +1,6 @@
 """The transport on a fake clock, without threads: beat grid, tempo, lock, downbeat, tap, style placement."""
 
+import numpy as np
 import pytest
 
 from rhythmicnet_live.live.transport import BarEvent, BeatEvent, StyleEvent, TempoEvent, Transport
@@ -146,8 +147,17 @@ def test_taps_give_the_phase_too():
     assert transport.tapped_beat is None
 
 
-def test_tap_phase_fits_the_grid_and_allows_a_skipped_beat():
-    from rhythmicnet_live.live.transport import tap_phase
+def test_tap_grid_fits_the_taps_and_allows_a_skipped_beat():
+    from rhythmicnet_live.live.transport import tap_grid
 
-    assert tap_phase([1.0, 1.52, 1.98, 2.5], 0.5) == pytest.approx(2.5, abs=0.005)
-    assert tap_phase([1.0, 1.5, 2.5, 3.0], 0.5) == pytest.approx(3.0)  # the beat at 2.0 was not tapped
+    assert tap_grid([1.0, 1.52, 1.98, 2.5]) == pytest.approx((2.5, 0.5), abs=0.01)
+    assert tap_grid([1.0, 1.5, 2.5, 3.0]) == pytest.approx((3.0, 0.5))  # the beat at 2.0 was not tapped
+    assert tap_grid([1.0, 1.6]) == pytest.approx((1.6, 0.6))
+    # 4 taps with a person's jitter (15 ms): the fitted period is steadier than the median interval
+    rng = np.random.default_rng(0)
+    fitted, median = [], []
+    for _ in range(500):
+        taps = list(np.arange(4) * 0.5 + rng.normal(0.0, 0.015, 4))
+        fitted.append(tap_grid(taps)[1] - 0.5)
+        median.append(np.median(np.diff(taps)) - 0.5)
+    assert np.std(fitted) < 0.7 * np.std(median)  # 6.6 and 11.6 ms

@@ -4,7 +4,6 @@ due."""
 
 import os
 import socket
-import statistics
 import subprocess
 import sys
 import time
@@ -19,7 +18,7 @@ from live_helpers import JackMidiIn, OscReceiver
 from rhythmicnet_live.errors import UserInputError
 from rhythmicnet_live.live.journal import read_journal
 from rhythmicnet_live.live import osc_protocol as proto
-from rhythmicnet_live.live.transport import tap_phase
+from rhythmicnet_live.live.transport import tap_grid
 from test_engine import CLIP, free_port
 
 #: Beats left out at the start while the decoder and the clock settle.
@@ -243,9 +242,9 @@ def check_taps_and_downbeat(tmp_path, osc: OscReceiver, process: subprocess.Pope
     assert len(after_taps) >= 2 and all(96 * 0.95 <= bpm <= 96 * 1.05 for bpm in after_taps)
     origin, journal = journal_of(tmp_path)
     beats = journal.of_type("beat")
-    period = statistics.median(np.diff(taps))
+    tapped_beat, period = tap_grid(taps)
     after = [origin + b["t"] for b in beats if origin + b["t"] > taps[-1]][:3]
-    off_grid = [1e3 * (abs((t - tap_phase(taps, period) + period / 2) % period - period / 2)) for t in after]
+    off_grid = [1e3 * (abs((t - tapped_beat + period / 2) % period - period / 2)) for t in after]
     print(f"beats after the taps, ms off the taps' grid: {np.round(off_grid, 1).tolist()}")
     assert min(off_grid) < 20.0  # the taps gave the phase (a tap's trip over loopback or JACK: about 1 ms)
     one = min(beats, key=lambda b: abs(origin + b["t"] - said_one))  # "this beat is one"

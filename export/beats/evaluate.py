@@ -351,13 +351,18 @@ def tap_in_rows(activations: dict[str, Activations], items: list[EvalItem], taps
 
     rng = np.random.default_rng(seed)
     tapped = []  # per item: (tap bpm, the last tap's beat s, the first frame after the last tap, s from that frame
-    for item in items:  # to the next tap beat, scoring start s)
+    median_grids = []  # to the next tap beat, scoring start s); the grid of the taps' median interval (before)
+    for item in items:
         transport = Transport(clock=lambda: 0.0)
-        for t in item.beats[item.beats >= skip][:taps] + rng.normal(0.0, jitter_s, taps):
+        times = item.beats[item.beats >= skip][:taps] + rng.normal(0.0, jitter_s, taps)
+        for t in times:
             bpm = transport.tap(float(t))
         beat = transport.tapped_beat
         first = int(np.ceil(beat * FPS))
         tapped.append((bpm, beat, first, transport.until_tapped_beat(first / FPS), beat + 30.0 / bpm))
+        median = float(np.median(np.diff(times)))
+        index = np.round((times - times[0]) / median)
+        median_grids.append((float(np.mean(times - index * median) + index[-1] * median), median))
 
     def after_taps(act: np.ndarray, bpm: float, first: int, to_next: float | None, **kwargs) -> np.ndarray:
         tracker = (BeatTracker.known_tempo(bpm, **kwargs) if to_next is None
@@ -372,11 +377,16 @@ def tap_in_rows(activations: dict[str, Activations], items: list[EvalItem], taps
             row.scores.append(score(item.beats, decode(act, item, bpm, first, to_next), item.seq.bpm, start))
         return row
 
-    grid = Row("tap grid alone (no body)", items=list(items))
-    for item, (bpm, beat, _, _, start) in zip(items, tapped):
-        continued = beat + 60.0 / bpm * np.arange(1, int((len(item.xy) / FPS - beat) * bpm / 60.0) + 1)
-        grid.scores.append(score(item.beats, continued, item.seq.bpm, start))
-    rows = [grid]
+    def grid_row(name: str, grids: list[tuple[float, float]]) -> Row:
+        """The taps' grid (last tap's beat s, period s) continued to the end of each item, without the body."""
+        row = Row(name, items=list(items))
+        for item, (beat, period), (*_, start) in zip(items, grids, tapped):
+            row.scores.append(score(item.beats, beat + period * np.arange(1, int((len(item.xy) / FPS - beat) / period) + 1),
+                                    item.seq.bpm, start))
+        return row
+
+    rows = [grid_row("tap grid alone, median interval (before)", median_grids),
+            grid_row("tap grid alone (no body)", [(beat, 60.0 / bpm) for bpm, beat, *_ in tapped])]
     for name, acts in activations.items():
         rows.append(decoded(f"{name} | true tempo (body phase)", acts, lambda a, it, bpm, first, to_next: BeatTracker.known_tempo(
             it.seq.bpm).process_sequence_online(a)[0]))

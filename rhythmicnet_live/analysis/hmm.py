@@ -238,11 +238,12 @@ KNOWN_TEMPO_SETTINGS = {"decision_lag_s": 0.1, "online_offset_s": 0.02, "offline
 #: Seconds: how far from the tapped beat ``BeatTracker.seed_phase`` lets the phase start (a Gaussian's width), about a
 #: person's tapping jitter (tested in ``export.beats.evaluate``'s tap-in table: 30 ms, not 60).
 TAP_PHASE_WIDTH_S = 0.03
-#: Settings of ``BeatTracker.tapped`` (a known tempo whose phase was tapped in): the body counts a quarter as much,
-#: so the tapped phase holds longer, and the prior around the tap tempo is 4% wide (a tap tempo is less exact than a
-#: typed one). Chosen by 4-fold cross-validation by dancer on AIST++ with the fold models (``python -m
-#: export.beats.evaluate --cv ST-GCN+TF+RelAttn+SSM``, tap-in table: every fold chose (0.25, 0.04)).
-TAP_SETTINGS = {"observation_weight": 0.25, "prior_width": 0.04}
+#: Settings of ``BeatTracker.tapped`` (a known tempo whose phase was tapped in): the body counts 1/20 as much, so the
+#: tapped phase holds, and the prior around the tap tempo is 2% wide (a tap tempo is less exact than a typed one).
+#: Chosen by 4-fold cross-validation by dancer on AIST++ with the fold models, random starts (``python -m
+#: export.beats.evaluate --cv ST-GCN+TF+RelAttn+SSM``, tap-in table: every fold chose (0.05, 0.02) of body weights
+#: 1-0.05 and widths none-0.01; lower weights score the same, 0.799-0.800 at 0.02-0.01).
+TAP_SETTINGS = {"observation_weight": 0.05, "prior_width": 0.02}
 
 #: Tempo prior of ``BeatTracker.for_takes`` (Viterbi over a whole clip, tempo searched), chosen by 4-fold
 #: cross-validation by dancer on AIST++ (``python -m export.beats.evaluate --cv ST-GCN+TF+RelAttn+SSM --tune``: every

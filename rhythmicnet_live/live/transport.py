@@ -28,6 +28,8 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Callable, Union
 
+import numpy as np
+
 from ..notes import STEPS_PER_BEAT, Note
 
 BEATS_PER_BAR = 4
@@ -105,11 +107,16 @@ Event = Union[BeatEvent, BarEvent, TempoEvent, StyleEvent, KeypointsEvent, NoteE
 Listener = Callable[[Event], None]
 
 
-def tap_phase(taps: list[float], period: float) -> float:
-    """The time (s) of the last tap's beat on the grid of ``period`` (s) fitted to ``taps`` (s) by least squares
-    (each tap counted as the beat nearest its place; a skipped beat is allowed)."""
-    beats = [round((t - taps[0]) / period) for t in taps]
-    return statistics.fmean(t - b * period for t, b in zip(taps, beats)) + beats[-1] * period
+def tap_grid(taps: list[float]) -> tuple[float, float]:
+    """(time of the last tap's beat, period), seconds: the line fitted to ``taps`` (s, two or more, increasing) by
+    least squares, each tap counted as the beat nearest its place on the grid of their median interval (so a skipped
+    beat is allowed). For 4 taps with 15 ms jitter the fitted period's error is 6.6 ms (s.d.), the median interval's 11.6."""
+    median = statistics.median(b - a for a, b in zip(taps, taps[1:]))
+    beats = np.array([round((t - taps[0]) / median) for t in taps], dtype=float)
+    if np.ptp(beats) == 0:
+        return float(taps[-1]), float(median)
+    period, start = np.polyfit(beats, np.asarray(taps, dtype=float), 1)
+    return float(start + period * beats[-1]), float(period)
 
 
 class Transport:
@@ -176,7 +183,7 @@ class Transport:
             self.period = self._held_period
 
     def tap(self, t: float | None = None, bpm_range: tuple[float, float] = (0.0, float("inf"))) -> float | None:
-        """A tap at ``t`` (default now). Returns the tap tempo (BPM: 60 / median interval) once two taps at most
+        """A tap at ``t`` (default now). Returns the tap tempo (BPM: 60 / the period of ``tap_grid``) once two taps at most
         ``TAP_RESET_S`` apart are in and it is within ``bpm_range``, else None. The taps also give the phase: the
         next beat announced lands on their grid (``tapped_beat``), and from there the body moves it as usual."""
         t = self.clock() if t is None else t
@@ -185,10 +192,10 @@ class Transport:
         self._taps = (self._taps + [t])[-8:]
         if len(self._taps) < 2:
             return None
-        period = statistics.median(b - a for a, b in zip(self._taps, self._taps[1:]))
-        if not bpm_range[0] <= 60.0 / period <= bpm_range[1]:
+        beat, period = tap_grid(self._taps)
+        if not period > 0 or not bpm_range[0] <= 60.0 / period <= bpm_range[1]:
             return None
-        self._tap_grid = (tap_phase(self._taps, period), period)
+        self._tap_grid = (beat, period)
         return 60.0 / period
 
     @property
