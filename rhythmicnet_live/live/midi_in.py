@@ -67,8 +67,10 @@ class MidiInput(ExternalInput):
         log.info("%s: reading %r", self.thread_name, self.port_name)
 
     def _closing(self) -> None:
-        self._rt.close_port()
-        self._rt.delete()
+        if self._rt is not None:  # closing twice must not free the port twice
+            self._rt.close_port()
+            self._rt.delete()
+            self._rt = None
 
 
 class TapReader:
