@@ -303,9 +303,10 @@ def per_fold(name: str, candidates: dict, items: list[EvalItem], folds: int, see
 def known_tempo_rows(activations: dict[str, Activations], items: list[EvalItem], skip: float, seed: int,
                      folds: int = 4) -> list[Row]:
     """Known tempo (the true tempo given), online and offline: the decoder before the tempo prior (none, observation
-    lambda 8), the shipped ``KNOWN_TEMPO_SETTINGS``, and the prior width x observation lambda (``KNOWN_PRIOR_WIDTHS``
-    x ``KNOWN_OBSERVATION_LAMBDAS`` x ``KNOWN_ONLINE_OFFSETS`` or ``KNOWN_OFFLINE_OFFSETS``) chosen per test fold of dancers on the other folds; then the shipped decoder
-    given a tempo ``TEMPO_ERRORS`` too fast (online)."""
+    lambda 8), the shipped ``KNOWN_TEMPO_SETTINGS``, and the prior width x observation lambda x offset
+    (``KNOWN_PRIOR_WIDTHS`` x ``KNOWN_OBSERVATION_LAMBDAS`` x ``KNOWN_ONLINE_OFFSETS`` or ``KNOWN_OFFLINE_OFFSETS``)
+    chosen per test fold of dancers on the other folds; then the shipped decoder given a tempo ``TEMPO_ERRORS`` too
+    fast (online)."""
     def decode(acts: Activations, name: str, online: bool, error: float = 0.0, **kwargs) -> Row:
         row = Row(name, items=list(items))
         for act, item in zip(acts.beat, items):
@@ -340,7 +341,8 @@ def tap_in_rows(activations: dict[str, Activations], items: list[EvalItem], taps
     """What a performer who taps along gets: ``taps`` taps on the first true beats after ``skip`` s (each off by a
     Gaussian ``jitter_s``), read by the runtime's ``Transport.tap``; scored from half a beat after the last tap.
 
-    Rows: the taps' grid continued without the body; then per activation: the true tempo given (phase from the body,
+    Rows: the taps' grid continued without the body, fitted as ``Transport.tap`` does and from the taps' median
+    interval as it did before; then per activation: the true tempo given (phase from the body,
     as the known-tempo rows); the tap tempo with the phase from the body (a known-tempo decoder from the frame after
     the last tap, as before taps gave the phase); the tap tempo and phase (``BeatTracker.tapped``, as ``perform``
     does on ``/rhythmicnet/tap``) with the body at full weight and no prior, with the shipped ``TAP_SETTINGS``,
@@ -350,8 +352,9 @@ def tap_in_rows(activations: dict[str, Activations], items: list[EvalItem], taps
     from rhythmicnet_live.live.transport import Transport
 
     rng = np.random.default_rng(seed)
-    tapped = []  # per item: (tap bpm, the last tap's beat s, the first frame after the last tap, s from that frame
-    median_grids = []  # to the next tap beat, scoring start s); the grid of the taps' median interval (before)
+    # per item: (tap bpm, the last tap's beat s, the first frame after the last tap, s from that frame to the next tap
+    # beat, scoring start s), and (the last tap's beat s, period s) of the grid of the taps' median interval (before)
+    tapped, median_grids = [], []
     for item in items:
         transport = Transport(clock=lambda: 0.0)
         times = item.beats[item.beats >= skip][:taps] + rng.normal(0.0, jitter_s, taps)
@@ -632,9 +635,10 @@ def main(argv: list[str] | None = None) -> None:
             settings[name] = lambda it, c=chosen: c[fold_of[it.seq.dancer]]
             print(f"{name}: decoder settings per test fold (chosen on the other folds): {chosen}", flush=True)
     rows = evaluate(items, acts, args.min_bpm, args.max_bpm, args.skip, args.seed, not args.no_madmom, settings)
+    starting = "at a random moment" if random_start else "on a beat"
     title = (f"AIST++ beat tracking, {len(items)} sequences ({sum(it.seq.is_3d for it in items)} 3D projected, "
-             f"{sum(not it.seq.is_3d for it in items)} 2D sFM), starting {'at a random moment' if random_start else 'on a beat'}, tempo range {args.min_bpm:g}-{args.max_bpm:g} BPM, "
-             f"decoder settings {'tuned per fold' if args.tune else 'default'}")
+             f"{sum(not it.seq.is_3d for it in items)} 2D sFM), starting {starting}, tempo range "
+             f"{args.min_bpm:g}-{args.max_bpm:g} BPM, decoder settings {'tuned per fold' if args.tune else 'default'}")
     text = report(rows, title)
     known_rows = known_tempo_rows(acts, items, args.skip, args.seed)
     text += "\n\n" + format_table(known_rows, "known tempo: a tempo prior centred on the given tempo (the true one, "
