@@ -337,13 +337,18 @@ def test_a_tapped_tracker_weighs_the_body_less_from_the_tapped_phase():
 
 
 def test_a_known_tempo_holds_when_the_body_gives_no_accents():
+    """The tempo the tracker reports stays on the given one. (A flat activation gives every phase the same
+    likelihood, so which frames get a beat there is a tie broken by rounding: only the tempo is asserted.)"""
     rng = np.random.default_rng(0)
-    for act in (np.full(int(20 * FPS), 0.3), rng.uniform(0.05, 0.6, int(20 * FPS))):  # moving, but no accents
-        beats, _ = BeatTracker.known_tempo(100.0).process_sequence_online(act)
-        assert 60.0 / np.median(np.diff(beats)) == pytest.approx(100.0, rel=0.02)
+    flat, moving = np.full(int(20 * FPS), 0.3), rng.uniform(0.05, 0.6, int(20 * FPS))  # moving, but no accents
+    for act in (flat, moving):
+        _, reports = BeatTracker.known_tempo(100.0).process_sequence_online(act)
+        assert max(abs(r.bpm - 100.0) for r in reports) < 0.5
+    beats, _ = BeatTracker.known_tempo(100.0).process_sequence_online(moving)
+    assert 60.0 / np.median(np.diff(beats)) == pytest.approx(100.0, rel=0.02)
     before = BeatTracker.known_tempo(100.0, prior_width=None, observation_lambda=8.0)  # the decoder before the prior
-    unweighted, _ = before.process_sequence_online(np.full(int(20 * FPS), 0.3))
-    assert 60.0 / np.median(np.diff(unweighted)) < 96.0  # without the prior it slid to the slow end of its range
+    _, reports = before.process_sequence_online(flat)
+    assert max(abs(r.bpm - 100.0) for r in reports) > 1.0  # without the prior the tempo wandered within its range
 
 
 def test_set_prior_moves_the_tempo_prior_and_keeps_the_state():

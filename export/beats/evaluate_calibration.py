@@ -18,7 +18,7 @@ that never saw that dancer (``runs/beats/cv/ROW_fold*.pt``, exported to ONNX and
 
     python -m export.beats.evaluate_calibration [--activation model kinematic] [--min-sequences 3]
     python -m export.beats.evaluate_calibration --activation kinematic --cv ST-GCN+TF+RelAttn+SSM
-    python -m export.beats.evaluate_calibration --activation kinematic --cv ROW --windows 12 18   # + nested choice
+    python -m export.beats.evaluate_calibration --activation kinematic --cv ROW --l2 30 150 500   # + nested choice
     python -m export.beats.evaluate_calibration --refusals     # the locking check as a detector
 """
 
@@ -35,7 +35,7 @@ import numpy as np
 from rhythmicnet_live import FPS
 from rhythmicnet_live.analysis.activation import KinematicActivation
 from rhythmicnet_live.analysis.beat_model import MODEL_NAME, ModelActivation
-from rhythmicnet_live.analysis.profile import (WINDOW, CalibratedActivation, Session, decode_online, fit_profile,
+from rhythmicnet_live.analysis.profile import (HEAD_L2, WINDOW, CalibratedActivation, Session, decode_online, fit_profile,
                                                signed_errors)
 from rhythmicnet_live.errors import UserInputError
 from rhythmicnet_live.input.keypoints import Keypoints, prepare, resample
@@ -72,7 +72,7 @@ class Row:
     errors: list[np.ndarray] = field(default_factory=list)
     refused: int = 0
     reasons: Counter = field(default_factory=Counter)  # why sessions were refused (the error up to its figures)
-    chosen: Counter = field(default_factory=Counter)  # the nested row: the window each sequence got
+    chosen: Counter = field(default_factory=Counter)  # the nested row: the head each sequence got
 
     def add(self, reference: np.ndarray, bpm: float, beats: np.ndarray, skip: float) -> None:
         """One sequence: true beats (s), its tempo (BPM), the decoded beats (s)."""
@@ -87,11 +87,16 @@ class Row:
         errors = np.concatenate(self.errors) if self.errors else np.zeros(0)
         offset = 1e3 * np.median(errors) if len(errors) else float("nan")
         spread = 1e3 * np.median(np.abs(np.asarray(self.offsets) - np.median(self.offsets))) if self.offsets else float("nan")
-        return (f"{self.name:<58}{len(self.scores):>6}{mean['F']:>8.3f}{mean['CMLt']:>8.3f}{mean['tempo_acc']:>8.3f}"
+        return (f"{self.name:<66}{len(self.scores):>6}{mean['F']:>8.3f}{mean['CMLt']:>8.3f}{mean['tempo_acc']:>8.3f}"
                 f"{offset:>12.1f}{spread:>10.1f}{self.refused:>9}")
 
 
-HEADER = f"{'activation | decoder':<58}{'seqs':>6}{'F':>8}{'CMLt':>8}{'tempo':>8}{'offset ms':>12}{'MAD ms':>10}{'refused':>9}"
+HEADER = f"{'activation | decoder':<66}{'seqs':>6}{'F':>8}{'CMLt':>8}{'tempo':>8}{'offset ms':>12}{'MAD ms':>10}{'refused':>9}"
+
+
+def head_name(head: tuple[int, float | None]) -> str:
+    """"window W, L2 X" of a (window frames, L2 penalty or None for the activation's default) head."""
+    return f"window {head[0]}, L2 {'default' if head[1] is None else format(head[1], 'g')}"
 
 
 def camera_views(seqs: list[Sequence], seed: int) -> dict[int, Keypoints]:
@@ -109,10 +114,11 @@ def dancers(seqs: list[Sequence], min_sequences: int) -> list[tuple[str, list[Se
 
 def evaluate(seqs: list[Sequence], base_name: str, min_sequences: int, skip: float, seed: int,
              held_out: dict[str, tuple[ModelActivation, str]] | None = None,
-             windows: tuple[int, ...] = (WINDOW,), random_start: bool = True) -> list[Row]:
+             heads: tuple[tuple[int, float | None], ...] = ((WINDOW, None),), random_start: bool = True) -> list[Row]:
     """General and profile rows of ``base_name`` ("model": the shipped beat model, or the fold models of
-    ``held_out`` when given; "kinematic"). One profile row per head ``window`` (frames); with several, a "nested"
-    row too: each dancer's sequences get the window whose mean F over the other dancers' sequences is best.
+    ``held_out`` when given; "kinematic"). One profile row per head (window in frames, L2 penalty, None: the
+    activation's ``HEAD_L2``); with several, a
+    "nested" row too: each dancer's sequences get the head whose mean F over the other dancers' sequences is best.
     ``random_start``: each held-out sequence is decoded from a seeded random moment of its first beat
     (``start_at_random``); the calibration sessions start on their first click, as ``calibrate`` does."""
     base = ModelActivation() if base_name == "model" else KinematicActivation()
@@ -123,9 +129,9 @@ def evaluate(seqs: list[Sequence], base_name: str, min_sequences: int, skip: flo
     views = camera_views(seqs, seed)
     index = {id(seq): i for i, seq in enumerate(seqs)}  # the seed of each sequence's start, as in prepare_items
     general = Row(f"{base_name} | general 60-180")
-    label = (lambda w: "") if len(windows) == 1 else (lambda w: f", window {w}")
-    profiles = {w: Row(f"{base_name} | profile (LOO per dancer{label(w)})") for w in windows}
-    runs: list[tuple[str, Sequence, dict[int, np.ndarray]]] = []  # (dancer, sequence, beats per window)
+    label = (lambda h: "") if len(heads) == 1 else (lambda h: f", {head_name(h)}")
+    profiles = {h: Row(f"{base_name} | profile (LOO per dancer{label(h)})") for h in heads}
+    runs: list[tuple[str, Sequence, np.ndarray, dict, bool]] = []  # (dancer, sequence, truth, beats per head, refused)
     for dancer, own in dancers(seqs, min_sequences):
         if held_out is not None:
             base, sha = held_out[dancer]
@@ -138,28 +144,30 @@ def evaluate(seqs: list[Sequence], base_name: str, min_sequences: int, skip: flo
             plain = decode_online(base.process_offline(xy), 60.0, 180.0)
             general.add(truth, held.bpm, plain, skip)
             session = joined_session([views[id(s)] for s in rest], rest)
-            found = {}
-            for window, row in profiles.items():
+            found, refused = {}, False
+            for head, row in profiles.items():
                 try:
-                    profile = fit_profile(dancer, session, base, activation_name, sha, window=window)
+                    profile = fit_profile(dancer, session, base, activation_name, sha, window=head[0], l2=head[1])
                 except UserInputError as exc:
                     row.refused += 1
                     row.reasons[str(exc).split(" (")[0]] += 1
-                    found[window] = plain
+                    refused = True
+                    found[head] = plain
                 else:
-                    found[window] = decode_online(CalibratedActivation(base, profile).process_offline(xy),
+                    found[head] = decode_online(CalibratedActivation(base, profile).process_offline(xy),
                                                   profile.min_bpm, profile.max_bpm)
-                row.add(truth, held.bpm, found[window], skip)
-            runs.append((dancer, held, truth, found))
-    if len(windows) == 1:
+                row.add(truth, held.bpm, found[head], skip)
+            runs.append((dancer, held, truth, found, refused))
+    if len(heads) == 1:
         return [general, *profiles.values()]
-    f = {w: np.array([s["F"] for s in row.scores]) for w, row in profiles.items()}
-    nested = Row(f"{base_name} | profile, window nested by dancer")
-    for dancer, held, truth, found in runs:
-        others = np.array([d != dancer for d, _, _, _ in runs])
-        best = max(windows, key=lambda w: f[w][others].mean())
-        nested.chosen[f"window {best}"] += 1
+    f = {h: np.array([s["F"] for s in row.scores]) for h, row in profiles.items()}
+    nested = Row(f"{base_name} | profile, head nested by dancer")
+    for dancer, held, truth, found, refused in runs:
+        others = np.array([run[0] != dancer for run in runs])
+        best = max(heads, key=lambda h: f[h][others].mean())
+        nested.chosen[head_name(best)] += 1
         nested.add(truth, held.bpm, found[best], skip)
+        nested.refused += refused
     return [general, *profiles.values(), nested]
 
 
@@ -203,8 +211,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cv", default=None, metavar="ROW",
                         help="also the held-out rows: the fold models of this row of export.beats.train")
     parser.add_argument("--windows", type=int, nargs="+", default=[WINDOW], metavar="FRAMES",
-                        help=f"head windows to compare (frames; default {WINDOW}); with several, a row that picks one per "
-                             "dancer by the other dancers' F (nested cross-validation)")
+                        help=f"head windows to compare (frames; default {WINDOW}); with several windows or --l2 values, a "
+                             "row that picks one head per dancer by the other dancers' F (nested cross-validation)")
+    parser.add_argument("--l2", type=float, nargs="+", default=[None], metavar="PENALTY",
+                        help="head L2 penalties to compare, each with every window (default: per activation, "
+                             + ", ".join(f"{k} {v:g}" for k, v in HEAD_L2.items()) + ")")
     parser.add_argument("--refusals", action="store_true",
                         help="only the table of sessions the locking check refuses, per threshold, with the true clicks "
                              "and with clicks at a wrong tempo")
@@ -217,14 +228,14 @@ def main(argv: list[str] | None = None) -> None:
     if args.refusals:
         print(refusal_rates(seqs, args.min_sequences, args.seed))
         return
-    windows = tuple(args.windows)
+    heads = tuple((w, l2) for w in args.windows for l2 in args.l2)
     rows = [row for name in args.activation
-            for row in evaluate(seqs, name, args.min_sequences, args.skip, args.seed, windows=windows,
+            for row in evaluate(seqs, name, args.min_sequences, args.skip, args.seed, heads=heads,
                                 random_start=random_start)]
     if args.cv:
         with tempfile.TemporaryDirectory() as workdir:
             held_out = fold_models(args.cv, Path(workdir))
-            rows += evaluate(seqs, "model", args.min_sequences, args.skip, args.seed, held_out, windows, random_start)
+            rows += evaluate(seqs, "model", args.min_sequences, args.skip, args.seed, held_out, heads, random_start)
     print(f"AIST++ personal calibration, dancers with >= {args.min_sequences} sequences, leave one sequence out, "
           f"online HMM, held-out sequences starting {'at a random moment' if random_start else 'on a beat'}, "
           f"beats after {args.skip:g} s")
@@ -236,7 +247,7 @@ def main(argv: list[str] | None = None) -> None:
         if row.reasons:
             print(f"{row.name}: refused " + ", ".join(f"{n} x {reason}" for reason, n in row.reasons.most_common()))
         if row.chosen:
-            print(f"{row.name}: chose " + ", ".join(f"{n} x {window}" for window, n in row.chosen.most_common()))
+            print(f"{row.name}: chose " + ", ".join(f"{n} x {head}" for head, n in row.chosen.most_common()))
 
 
 if __name__ == "__main__":

@@ -169,8 +169,9 @@ def beat_targets(n_frames: int, beats_frames: np.ndarray, sigma: float = 1.0) ->
     return np.exp(-0.5 * (d / sigma) ** 2)
 
 
-def fit_head(rows: np.ndarray, targets: np.ndarray, usable: np.ndarray, window: int, l2: float = 30.0) -> LinearHead:
-    """Fit a head on windowed rows (T, window x D) where ``usable``; positives weighted to balance the classes."""
+def fit_head(rows: np.ndarray, targets: np.ndarray, usable: np.ndarray, window: int, l2: float) -> LinearHead:
+    """Fit a head on windowed rows (T, window x D) where ``usable``; positives weighted to balance the classes;
+    ``l2``: the penalty on the standardised weights."""
     x, y = rows[usable], targets[usable]
     mean = x.mean(0)
     scale = x.std(0) + 1e-6
@@ -353,6 +354,9 @@ MIN_CLICKS = 16
 MIN_LOCKING_RATIO = 1.1
 WRONG_RATES = (0.71, 0.79, 0.87, 1.13, 1.27, 1.41)  # tempo ratios the movement must follow less well than the click
 WINDOW = 18  # frames of the head's causal window (0.6 s; chosen over 12 by nested cross-validation by dancer, see README)
+#: The head's L2 penalty per base activation (chosen among 30, 150 and 500 by nested cross-validation by dancer, see
+#: README: every dancer got 150 on the beat model, 61 of 65 got 30 on the kinematic activation).
+HEAD_L2 = {"beat_model": 150.0, "kinematic": 30.0}
 
 
 def movement(xy: np.ndarray, lag: int = 6) -> float:
@@ -426,8 +430,10 @@ def shift(activation: np.ndarray, offset_s: float) -> np.ndarray:
 
 
 def fit_profile(name: str, session: Session, base, activation_name: str, model_sha256: str | None,
-                window: int = WINDOW) -> Profile:
-    """Learn a profile from ``session`` on top of the ``base`` activation; refuses a bad session (UserInputError)."""
+                window: int = WINDOW, l2: float | None = None) -> Profile:
+    """Learn a profile from ``session`` on top of the ``base`` activation; refuses a bad session (UserInputError).
+    ``window`` (frames) and ``l2`` (None: ``HEAD_L2`` of ``activation_name``): the head's (``fit_head``)."""
+    l2 = HEAD_L2[activation_name] if l2 is None else l2
     prepared = prepare_session(session, base)
     checks, locking = check_session(prepared)
     bpms = [s[2] for s in session.segments]
@@ -442,7 +448,7 @@ def fit_profile(name: str, session: Session, base, activation_name: str, model_s
         lo, hi = frames[0], frames[-1] + 1
         clicks = (prepared.clicks[(prepared.clicks >= lo) & (prepared.clicks < hi)] - lo) / FPS
         general = decode_online(prepared.activation[lo:hi], 60.0, 180.0)
-        head = fit_head(rows, targets, body & (folds >= 0) & (folds != fold), window)
+        head = fit_head(rows, targets, body & (folds >= 0) & (folds != fold), window, l2)
         calibrated = decode_online(head(rows[lo:hi]) * np.where(body[lo:hi], 1.0, np.nan), min_bpm, max_bpm)
         general_errors.append(signed_errors(clicks, general))
         general_f.append(f_measure(clicks, general))
@@ -459,7 +465,7 @@ def fit_profile(name: str, session: Session, base, activation_name: str, model_s
         general_offset_ms=round(1e3 * timing, 1),
         profile_offset_ms=round(1e3 * float(np.median(head_errors_all + offset_s)), 1) if len(head_errors_all) else None,
     )
-    head = fit_head(rows, targets, body & (folds >= 0), window)
+    head = fit_head(rows, targets, body & (folds >= 0), window, l2)
     return Profile(name=name, activation=activation_name, model_sha256=model_sha256, head=head,
                    offset_s=round(offset_s, 4), timing_offset_s=round(timing, 4), level=locking.level,
                    marker=locking.marker, locking=round(locking.z, 3), min_bpm=min_bpm, max_bpm=max_bpm,
