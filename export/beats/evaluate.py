@@ -22,6 +22,8 @@ true beat) in ms (negative = early); decoder cost in ms per 30 fps frame. Then t
 confusion of the decoded tempo (right, double, half, 3/2, 2/3, other) and F / T4% / offset per genre,
 tempo band and keypoint source. Last, the tap-in table (``--taps``): a performer taps the first beats, the runtime's
 ``Transport.tap`` reads them, and the decoder goes on with the tap tempo, with or without the taps' phase.
+``--motion-tempo``: the tempo searched with and without ``MotionTempo`` (the motion's periodicity) as an
+observation of the tempo, online and offline, its settings chosen per test fold (``motion_tempo_rows``).
 
 Decoder settings (``--tune``): for each test fold, the grid point (``GRID``; ``KNOWN_GRID`` for the
 known-tempo rows) with the best mean online F on the other folds' sequences, then the tempo prior (``PRIORS``)
@@ -29,7 +31,7 @@ with those settings, then the online offset that centres those folds' online bea
 (decoded with the true tempo given); the offline decoder's transition_lambda and prior (``OFFLINE_GRID`` x
 ``PRIORS``) by the best mean offline F on the same folds. The test fold never chooses anything.
 
-    python -m export.beats.evaluate [--cv v1 v2] [--tune] [--no-madmom] [--shipped]
+    python -m export.beats.evaluate [--cv v1 v2] [--tune] [--no-madmom] [--shipped] [--motion-tempo]
 """
 
 from __future__ import annotations
@@ -284,6 +286,19 @@ TEMPO_ERRORS = (0.01, 0.02, 0.03)
 TAP_WEIGHTS = (1.0, 0.5, 0.25, 0.1, 0.05)
 
 
+def decoded_row(name: str, activations: list[np.ndarray], items: list[EvalItem],
+                tracker_of: Callable[[EvalItem], BeatTracker], online: bool, skip: float,
+                tempo: list[np.ndarray] | None = None) -> Row:
+    """Each item's activation decoded by ``tracker_of(item)``, online (forward filtering) or offline (Viterbi), with
+    the item's tempo distributions when ``tempo`` is given."""
+    row = Row(name, items=list(items))
+    for i, (act, item) in enumerate(zip(activations, items)):
+        tracker, t = tracker_of(item), None if tempo is None else tempo[i]
+        beats = tracker.process_sequence_online(act, t)[0] if online else tracker.process_offline(act, t)
+        row.scores.append(score(item.beats, beats, item.seq.bpm, skip))
+    return row
+
+
 def per_fold(name: str, candidates: dict, items: list[EvalItem], folds: int, seed: int) -> tuple[Row, Counter]:
     """A row whose every sequence takes the candidate row (of ``candidates``, same items) with the best mean F +
     tempo accuracy on the other folds of dancers (a tempo the performer gave must hold), and how often (test fold,
@@ -308,12 +323,8 @@ def known_tempo_rows(activations: dict[str, Activations], items: list[EvalItem],
     chosen per test fold of dancers on the other folds; then the shipped decoder given a tempo ``TEMPO_ERRORS`` too
     fast (online)."""
     def decode(acts: Activations, name: str, online: bool, error: float = 0.0, **kwargs) -> Row:
-        row = Row(name, items=list(items))
-        for act, item in zip(acts.beat, items):
-            tracker = BeatTracker.known_tempo(item.seq.bpm * (1 + error), **kwargs)
-            beats = tracker.process_sequence_online(act)[0] if online else tracker.process_offline(act)
-            row.scores.append(score(item.beats, beats, item.seq.bpm, skip))
-        return row
+        return decoded_row(name, acts.beat, items, lambda it: BeatTracker.known_tempo(it.seq.bpm * (1 + error), **kwargs),
+                           online, skip)
 
     rows = []
     for act_name, acts in activations.items():
@@ -334,6 +345,55 @@ def known_tempo_rows(activations: dict[str, Activations], items: list[EvalItem],
                   f"{sorted(picks.items(), key=str)}", flush=True)
         rows += [decode(acts, f"{act_name} | known online (shipped), given {100 * e:+g}%", True, e) for e in TEMPO_ERRORS]
     return rows
+
+
+#: Motion tempo (``MotionTempo`` distributions as the tracker's tempo observation): sharpness, prior (centre BPM,
+#: width; None: none) and the tracker's tempo_weight, chosen per test fold in the motion-tempo table.
+MOTION_SHARPNESS = (10.0, 30.0)
+MOTION_PRIORS = ((None, None), (100.0, 0.3), (120.0, 0.3), (140.0, 0.3))
+MOTION_WEIGHTS = (0.05, 0.2, 1.0)
+
+
+def motion_tempo_rows(activations: dict[str, Activations], items: list[EvalItem], min_bpm: float, max_bpm: float,
+                      skip: float, seed: int, folds: int = 4) -> tuple[list[Row], str]:
+    """Tempo searched, with and without ``MotionTempo`` as an observation of the tempo: online (``perform``) and
+    offline (``BeatTracker.for_takes``, what ``take`` and ``beats`` decode with). The shipped
+    ``MOTION_TEMPO_SETTINGS`` and the grid (``MOTION_SHARPNESS`` x ``MOTION_PRIORS`` x ``MOTION_WEIGHTS``) chosen
+    per test fold. Also a line: how often the estimator's own most likely tempo at the last frame is right."""
+    from rhythmicnet_live.analysis.tempo import MOTION_TEMPO_SETTINGS, TEMPO_BINS, MotionTempo
+
+    def estimator(sharpness: float, prior: tuple) -> list[np.ndarray]:
+        motion = MotionTempo(sharpness=sharpness, prior_bpm=prior[0], prior_width=prior[1] or 1.0)
+        return [motion.process_offline(it.xy) for it in items]
+
+    distributions = {(s, p): estimator(s, p) for s in MOTION_SHARPNESS for p in MOTION_PRIORS}
+    shipped_key = (MOTION_TEMPO_SETTINGS["sharpness"], (MOTION_TEMPO_SETTINGS["prior_bpm"], MOTION_TEMPO_SETTINGS["prior_width"]))
+    last = [d[np.isfinite(d).all(1)][-1] if np.isfinite(d).all(1).any() else None for d in distributions[shipped_key]]
+    right = np.mean([p is not None and abs(TEMPO_BINS[int(np.argmax(p))] / it.seq.bpm - 1) <= 0.04
+                     for p, it in zip(last, items)])
+    note = (f"motion tempo alone (shipped settings): the most likely tempo at the last frame is within 4% of the true "
+            f"tempo for {right:.3f} of the sequences")
+
+    def decode(acts: Activations, name: str, online: bool, tempo: list[np.ndarray] | None, weight: float) -> Row:
+        bins = None if tempo is None else TEMPO_BINS
+        tracker = (BeatTracker(min_bpm, max_bpm, tempo_bins=bins, tempo_weight=weight) if online
+                   else BeatTracker.for_takes(min_bpm, max_bpm, tempo_bins=bins, tempo_weight=weight))
+        return decoded_row(name, acts.beat, items, lambda it: tracker, online, skip, tempo)
+
+    rows = []
+    for act_name, acts in activations.items():
+        for online in (True, False):
+            mode = "online" if online else "offline (takes)"
+            grid = {(s, p, w): decode(acts, f"{act_name} | {mode}, motion tempo sharpness {s:g}, prior {p}, weight {w:g}",
+                                      online, distributions[(s, p)], w)
+                    for (s, p) in distributions for w in MOTION_WEIGHTS}
+            chosen, picks = per_fold(f"{act_name} | {mode} + motion tempo, settings per fold", grid, items, folds, seed)
+            rows += [decode(acts, f"{act_name} | {mode}, tempo searched (before)", online, None, 0.0),
+                     replace(grid[(*shipped_key, MOTION_TEMPO_SETTINGS["tempo_weight"])],
+                             name=f"{act_name} | {mode} + motion tempo (shipped)"), chosen]
+            print(f"{act_name} {mode} + motion tempo: (sharpness, prior, weight) chosen per test fold "
+                  f"{sorted(picks.items(), key=str)}", flush=True)
+    return rows, note
 
 
 def tap_in_rows(activations: dict[str, Activations], items: list[EvalItem], taps: int, jitter_s: float,
@@ -602,6 +662,9 @@ def main(argv: list[str] | None = None) -> None:
                         help="where each sequence starts: a seeded random moment of its first beat, as a camera switched "
                              "on at any time (default; --cv rows are then run by their fold models), or on the beat as "
                              "AIST++ clips are cut (--cv rows: the activations saved by export.beats.train)")
+    parser.add_argument("--motion-tempo", action="store_true",
+                        help="add the motion-tempo table: the tempo searched with and without MotionTempo as an "
+                             "observation of the tempo, online and offline, its settings chosen per test fold (~8 min)")
     parser.add_argument("--out", type=Path, default=None, help="also write the report and a JSON summary here (stem)")
     args = parser.parse_args(argv)
     seqs = load_aistpp(args.data)
@@ -651,6 +714,11 @@ def main(argv: list[str] | None = None) -> None:
         text += "\n\n" + format_table(tap_rows, f"after {args.taps} taps on the first beats ({1e3 * args.tap_jitter:g} ms "
                                         f"jitter), scored from half a beat after the last tap")
         rows += tap_rows
+    if args.motion_tempo:
+        motion_rows, note = motion_tempo_rows(acts, items, args.min_bpm, args.max_bpm, args.skip, args.seed)
+        text += "\n\n" + format_table(motion_rows, "tempo searched, with the motion's tempo (MotionTempo) as an "
+                                        "observation of the tempo") + "\n" + note
+        rows += motion_rows
     print(text)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)

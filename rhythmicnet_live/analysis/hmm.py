@@ -331,6 +331,18 @@ class BeatTracker:
         self.transition = TempoTransitionModel(self.space, *self._tempo_change, arrival)
 
     @classmethod
+    def searching(cls, min_bpm: float = 60.0, max_bpm: float = 180.0, motion_tempo: bool = True,
+                  **kwargs) -> "BeatTracker":
+        """An online tracker that searches ``min_bpm`` .. ``max_bpm`` (BPM); with ``motion_tempo`` it takes
+        ``MotionTempo``'s distributions (``process_online(a, tempo=p)``) as an observation of the tempo, weighted
+        as ``MOTION_TEMPO_SETTINGS`` says."""
+        from .tempo import MOTION_TEMPO_SETTINGS, TEMPO_BINS
+
+        if motion_tempo:
+            kwargs = {"tempo_bins": TEMPO_BINS, "tempo_weight": MOTION_TEMPO_SETTINGS["tempo_weight"], **kwargs}
+        return cls(min_bpm=min_bpm, max_bpm=max_bpm, **kwargs)
+
+    @classmethod
     def known_tempo(cls, bpm: float, tolerance: float = 0.04, **kwargs) -> "BeatTracker":
         """A tracker that searches only ``bpm`` +- ``tolerance`` (the tempo a performer gives; the phase comes
         from the motion), with ``KNOWN_TEMPO_SETTINGS`` unless ``kwargs`` say otherwise. Its tempo prior is centred

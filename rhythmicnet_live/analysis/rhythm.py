@@ -13,6 +13,7 @@ or where a style hit (a sudden move) is nearest.
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -22,6 +23,7 @@ from .hmm import BeatTracker, OnlineBeat
 from ..input.keypoints import Keypoints
 from ..notes import STEPS_PER_BAR, STEPS_PER_BEAT
 from .style import StyleProcessor
+from .tempo import MotionTempo
 
 
 @dataclass
@@ -104,14 +106,19 @@ class RhythmPipeline:
     """Activation -> beat decoder -> style, offline and online (see the module docstring).
 
     activation: an :class:`ActivationProcessor`; tracker: the beat decoder (default ``BeatTracker()``);
-    style: the sudden-move detector (default ``StyleProcessor()``).
+    style: the sudden-move detector (default ``StyleProcessor()``); tempo: a ``MotionTempo`` whose distributions
+    the tracker takes as an observation of the tempo (a tracker without ``tempo_bins`` ignores them), or None.
+    Online, the distribution passed with an activation is that of the activation's own frame (``delay`` frames
+    back).
     """
 
     def __init__(self, activation: ActivationProcessor, tracker: BeatTracker | None = None,
-                 style: StyleProcessor | None = None) -> None:
+                 style: StyleProcessor | None = None, tempo: MotionTempo | None = None) -> None:
         self.activation = activation
         self.tracker = tracker or BeatTracker()
         self.style = style or StyleProcessor()
+        self.tempo = tempo
+        self._tempo_pending: deque[np.ndarray] = deque(maxlen=int(getattr(activation, "delay", 0)) + 1)
 
     @property
     def delay_s(self) -> float:
@@ -125,7 +132,13 @@ class RhythmPipeline:
     def process_online(self, xy: np.ndarray, reset: bool = False) -> RhythmFrame:
         """One frame of normalised keypoints (17, 2) at ``FPS``."""
         activation = self.activation.process_online(xy, reset=reset)
-        beat = self.tracker.process_online(activation, reset=reset)
+        tempo = None
+        if self.tempo is not None:
+            if reset:
+                self._tempo_pending.clear()
+            self._tempo_pending.append(self.tempo.process_online(xy, reset=reset))
+            tempo = self._tempo_pending[0]
+        beat = self.tracker.process_online(activation, reset=reset, tempo=tempo)
         energy, hit = self.style.process_online(xy, reset=reset)
         return RhythmFrame(float(activation), beat, energy, hit is not None)
 
@@ -134,7 +147,8 @@ class RhythmPipeline:
         fps = self.tracker.fps
         start = float(kp.times[0]) if len(kp) else 0.0
         activation = self.activation.process_offline(kp.xy)
-        beat_times, tempo = self.tracker.decode_offline(activation)
+        beat_times, tempo = self.tracker.decode_offline(
+            activation, None if self.tempo is None else self.tempo.process_offline(kp.xy))
         beats = start + beat_times
         stream = self.style.process_offline(kp.xy)
         hits = start + stream.hits / fps

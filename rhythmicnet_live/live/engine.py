@@ -40,6 +40,7 @@ import numpy as np
 from .. import FPS
 from ..analysis.hmm import BeatTracker
 from ..analysis.rhythm import RhythmPipeline
+from ..analysis.tempo import MotionTempo
 from ..generation.music import MusicGenerator
 from ..input.capture import Frame
 from ..input.keypoints import OnlineKeypoints
@@ -181,14 +182,17 @@ class PerformanceEngine:
     -> float`` and ``delay_s``). generator: ``music.MusicGenerator``; sender: ``sender.SenderProcess`` (notes,
     MIDI clock and OSC in a child process; it listens to the transport's events); journal: ``journal.JournalWriter``
     or None; latency_s: output latency the sender compensates (s); send_keypoints: OSC keypoints every frame;
-    clock: the transport's clock (monotonic seconds). ``transport`` and ``frame_listeners`` (called with each
+    clock: the transport's clock (monotonic seconds); motion_tempo: while the tempo is searched, the motion's
+    periodicity (``MotionTempo``) is an observation of the tempo (off for a calibration profile, whose head and
+    tempo range were measured without it). ``transport`` and ``frame_listeners`` (called with each
     analysed frame, its pose xy (17, 2) in pixels and conf (17,)) are public: the preview window listens to both.
     """
 
     def __init__(self, source, estimator, activation, generator: MusicGenerator, sender,
                  controls: EngineControls, journal=None, seed: int = 0, latency_s: float = 0.0,
                  record_keypoints: bool = True, stop_event: threading.Event | None = None,
-                 send_keypoints: bool = False, clock: Callable[[], float] = time.monotonic):
+                 send_keypoints: bool = False, clock: Callable[[], float] = time.monotonic,
+                 motion_tempo: bool = True):
         self.source, self.estimator = source, estimator
         self.generator, self.sender, self.controls = generator, sender, controls
         self.journal, self.latency_s = journal, latency_s
@@ -199,7 +203,9 @@ class PerformanceEngine:
         self.frames: queue.Queue[Frame | None] = queue.Queue(maxsize=2)
         self.requests: queue.Queue[tuple[int, np.ndarray, float] | None] = queue.Queue(maxsize=4)
         self.keypoints = OnlineKeypoints(FPS)
-        self.pipeline = RhythmPipeline(activation, BeatTracker(controls.tempo_min, controls.tempo_max, FPS))
+        self.motion_tempo = motion_tempo
+        self.pipeline = RhythmPipeline(activation, self._searching_tracker(),
+                                       tempo=MotionTempo() if motion_tempo else None)
         self.transport = Transport(clock)
         self.transport.subscribe(self._on_event)
         self.frame_listeners: list[Callable[[Frame, np.ndarray, np.ndarray], None]] = []
@@ -235,10 +241,14 @@ class PerformanceEngine:
         if event in reactions:
             self._actions.put(reactions[event])  # applied by the analysis thread, which owns decoder and transport
 
+    def _searching_tracker(self) -> BeatTracker:
+        """The decoder that searches the controls' tempo range (with the motion's tempo when ``motion_tempo``)."""
+        return BeatTracker.searching(self.controls.tempo_min, self.controls.tempo_max, self.motion_tempo, fps=FPS)
+
     def _follow_range(self) -> None:
         """Decode within the controls' tempo range (unless a known tempo holds the decoder)."""
         if self._known_bpm is None:
-            self.pipeline.retune(BeatTracker(self.controls.tempo_min, self.controls.tempo_max, FPS))
+            self.pipeline.retune(self._searching_tracker())
 
     def _set_known_tempo(self, bpm: float | None, tracker: BeatTracker | None = None) -> None:
         """Hold the tempo at ``bpm`` (the body gives the phase), or None to follow the dancer again; ``tracker``: the

@@ -129,7 +129,8 @@ def perform(config, camera: int | None = None, video: Path | None = None, activa
         engine = PerformanceEngine(source, estimator, activation or KinematicActivation(), generator, sender,
                                    controls, journal=journal, seed=seed, latency_s=config.scheduler.latency_s,
                                    record_keypoints=config.journal.keypoints, stop_event=stop_event,
-                                   send_keypoints=config.osc.enabled and config.osc.keypoints)
+                                   send_keypoints=config.osc.enabled and config.osc.keypoints,
+                                   motion_tempo=config.analysis.profile is None)
         _tempo_from_outside(config, controls, engine, stack)
         idle = None
         if config.preview.enabled:
