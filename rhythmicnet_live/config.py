@@ -121,6 +121,9 @@ class TempoConfig:
                                    "the body; use it when you know the song's tempo", flag="--bpm",
                              range=proto.TEMPO_LIMITS, commands=ALL)
     lock: bool = _opt(False, "hold the settled tempo instead of following the dancer", flag="--tempo-lock")
+    motion: bool = _opt(True, "while the tempo is searched, let the periodicity of the motion over the last 8 s tell the "
+                              "tracker the tempo (off: the beat activation alone; always off with --profile)",
+                        flag="--motion-tempo")
     clock_in: str | None = _opt(None, "follow the MIDI clock and Start/Stop of this MIDI output port (a DAW's)",
                                 flag="--clock-in")
     link: bool = _opt(False, "join the Ableton Link session (the dancer leads; with --tempo-lock, the session)",

@@ -25,6 +25,7 @@ from rhythmicnet_live import FPS  # noqa: E402
 from rhythmicnet_live.analysis.activation import KinematicActivation  # noqa: E402
 from rhythmicnet_live.analysis.beat_model import ModelActivation  # noqa: E402
 from rhythmicnet_live.analysis.hmm import BeatTracker  # noqa: E402
+from rhythmicnet_live.analysis.tempo import MotionTempo  # noqa: E402
 from rhythmicnet_live.input.keypoints import Keypoints, prepare  # noqa: E402
 from rhythmicnet_live.models import MODELS_DIR  # noqa: E402
 from export import SHARED_DATA
@@ -79,7 +80,8 @@ def plot_clip(name: str, kp: Keypoints, path: Path, models_dir: Path = MODELS_DI
     act, tempo = model.process_offline(xy, with_tempo=True)
     kin = KinematicActivation().process_offline(xy)
     offline, tempo_path = BeatTracker.for_takes(tempo_bins=model.tempo_bins).decode_offline(act, tempo)  # as take
-    online, reports = BeatTracker(tempo_bins=model.tempo_bins).process_sequence_online(act, tempo)  # as perform
+    motion = MotionTempo().process_offline(xy)  # perform's tempo observation while it searches
+    online, reports = BeatTracker.searching().process_sequence_online(act, motion)  # as perform
     bpm_off = 60.0 / np.median(np.diff(offline)) if len(offline) > 2 else float("nan")
     bpm_on = 60.0 / np.median(np.diff(online)) if len(online) > 2 else float("nan")
 

@@ -130,7 +130,7 @@ def perform(config, camera: int | None = None, video: Path | None = None, activa
                                    controls, journal=journal, seed=seed, latency_s=config.scheduler.latency_s,
                                    record_keypoints=config.journal.keypoints, stop_event=stop_event,
                                    send_keypoints=config.osc.enabled and config.osc.keypoints,
-                                   motion_tempo=config.analysis.profile is None)
+                                   motion_tempo=config.tempo.motion and config.analysis.profile is None)
         _tempo_from_outside(config, controls, engine, stack)
         idle = None
         if config.preview.enabled:
