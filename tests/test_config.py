@@ -49,6 +49,7 @@ def test_flags_override_the_file(tmp_path):
     controls = config.engine_controls()
     assert (controls.drums, controls.tempo_min, controls.tempo_max) == (False, 70.0, 160.0)
     assert _parse([]) == Config()
+    assert Config().tempo.motion is True and _parse(["--no-motion-tempo"]).tempo.motion is False
 
 
 @pytest.mark.parametrize("data, message", [
