@@ -80,3 +80,33 @@ def test_the_pipeline_passes_the_tempo_of_the_activation_frame():
         pipeline.process_online(frame, reset=(i == 0))
     expected = MotionTempo().process_offline(xy)
     assert np.allclose(np.stack(seen[3:]), expected[:-3], equal_nan=True)
+
+
+def test_a_tracker_that_ignores_the_tempo_costs_no_scoring_and_a_later_search_gets_it_at_once():
+    """With a known tempo the motion is only buffered (no autocorrelation per frame); retuned to a search, the
+    tracker gets the same distribution as if the motion tempo had been scored all along."""
+    scored = []
+
+    class Counting(MotionTempo):
+        def scores(self, velocities):
+            scored.append(len(velocities))
+            return super().scores(velocities)
+
+    seen = []
+
+    class Recording(BeatTracker):
+        def process_online(self, activation, reset=False, tempo=None):
+            seen.append(tempo)
+            return super().process_online(activation, reset=reset, tempo=tempo)
+
+    xy = dancing(100.0, 6.0)
+    half = len(xy) // 2
+    pipeline = RhythmPipeline(KinematicActivation(), Recording.known_tempo(100.0), tempo=Counting())
+    for i, frame in enumerate(xy[:half]):
+        pipeline.process_online(frame, reset=(i == 0))
+    assert not scored and all(t is None for t in seen)
+    pipeline.retune(Recording.searching())
+    for frame in xy[half:]:
+        pipeline.process_online(frame)
+    assert len(scored) == len(xy) - half
+    assert np.allclose(np.stack(seen[half:]), MotionTempo().process_offline(xy)[half:])

@@ -107,9 +107,9 @@ class RhythmPipeline:
 
     activation: an :class:`ActivationProcessor`; tracker: the beat decoder (default ``BeatTracker()``);
     style: the sudden-move detector (default ``StyleProcessor()``); tempo: a ``MotionTempo`` whose distributions
-    the tracker takes as an observation of the tempo (a tracker without ``tempo_bins`` ignores them), or None.
-    Online, the distribution passed with an activation is that of the activation's own frame (``delay`` frames
-    back).
+    the tracker takes as an observation of the tempo, or None. Online, the distribution passed with an activation
+    is that of the activation's own frame (``delay`` frames back); while the tracker has no ``tempo_bins`` (a known
+    tempo, taps, a clock), the motion is only buffered, so a later searching tracker gets its tempo at once.
     """
 
     def __init__(self, activation: ActivationProcessor, tracker: BeatTracker | None = None,
@@ -136,7 +136,11 @@ class RhythmPipeline:
         if self.tempo is not None:
             if reset:
                 self._tempo_pending.clear()
-            self._tempo_pending.append(self.tempo.process_online(xy, reset=reset))
+            if self.tracker.tempo_map is None:  # this tracker ignores the tempo: keep the window, skip the scoring
+                self.tempo.observe(xy, reset=reset)
+                self._tempo_pending.append(None)
+            else:
+                self._tempo_pending.append(self.tempo.process_online(xy, reset=reset))
             tempo = self._tempo_pending[0]
         beat = self.tracker.process_online(activation, reset=reset, tempo=tempo)
         energy, hit = self.style.process_online(xy, reset=reset)

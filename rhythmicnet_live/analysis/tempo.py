@@ -81,16 +81,20 @@ class MotionTempo:
         values = np.interp(self.lags, np.arange(n), acf)
         return np.where(usable, values, 0.0).sum(1) / np.maximum(usable.sum(1), 1)
 
-    def process_online(self, xy: np.ndarray, reset: bool = False) -> np.ndarray:
-        """One frame (17, 2) (NaN = missing joint) -> tempo distribution (K,) (NaN: no body or too little history)."""
+    def observe(self, xy: np.ndarray, reset: bool = False) -> bool:
+        """Buffer one frame (17, 2) (NaN = missing joint) without scoring it; true if the frame has a body and the
+        window holds enough history for a distribution (what ``process_online`` then returns)."""
         if reset:
             self.reset()
         xy = np.asarray(xy, np.float64)
-        body = bool(np.isfinite(xy).all(-1).any())
         if self.previous is not None:
             self.velocities.append(joint_velocity(self.previous, xy))
         self.previous = xy
-        if not body or len(self.velocities) < self.min_history:
+        return bool(np.isfinite(xy).all(-1).any()) and len(self.velocities) >= self.min_history
+
+    def process_online(self, xy: np.ndarray, reset: bool = False) -> np.ndarray:
+        """One frame (17, 2) (NaN = missing joint) -> tempo distribution (K,) (NaN: no body or too little history)."""
+        if not self.observe(xy, reset=reset):
             return np.full(len(self.bins), np.nan)
         log_p = self.sharpness * self.scores(np.asarray(self.velocities)) + self.log_prior
         p = np.exp(log_p - log_p.max())
