@@ -6,9 +6,10 @@ tempo depends on the tempo lock:
 - **the dancer leads** (tempo lock off): every beat the transport announces sets the session's tempo (when it
   moved by more than ``min_change``) at the beat's time, and bar one of the transport is put on the session's
   bar line (quantum 4), so Live's bars start where the dancer's do;
-- **the session leads** (tempo lock on, ``/rhythmicnet/tempo_lock 1``): the session's tempo becomes the engine's
-  known tempo (held within 4 %, the body gives the phase), followed as it changes; unlocking gives the lead back
-  to the dancer.
+- **the session leads** (tempo lock on, ``/rhythmicnet/tempo_lock 1``, and at least one other peer): the
+  session's tempo becomes the engine's known tempo (held within 4 %, the body gives the phase), followed as it
+  changes; unlocking, or the last peer leaving, gives the lead back to the dancer (or to ``--bpm``). Alone, the
+  engine's own session holds only Link's default tempo, which nobody chose, so it is not followed.
 
 Start/Stop sync is on: a peer pressing play or stop starts or stops the performance.
 
@@ -55,6 +56,7 @@ class LinkSync(ExternalInput):
         self._link.startStopSyncEnabled = True
         self._link.setStartStopCallback(self._on_start_stop)
         self._following: float | None = None  # the session tempo handed to the engine
+        self._given: float | None = None  # the known tempo before the session led (--bpm, /rhythmicnet/bpm)
         self._offset_us = 0
 
     @property
@@ -91,14 +93,21 @@ class LinkSync(ExternalInput):
 
     def _run(self) -> None:
         while not self._stop.wait(self.poll_s):
-            if self.controls.tempo_lock:
-                tempo = self.tempo
-                if self._following is None or abs(tempo / self._following - 1) > self.min_change:
-                    self._following = tempo
-                    self.controls.set_bpm(round(tempo, 2))
-            elif self._following is not None:
-                self._following = None
-                self.controls.set_bpm(0)  # the dancer leads again
+            self.follow()
+
+    def follow(self) -> None:
+        """One poll (every ``poll_s`` on the Link thread): hand the session's tempo to the engine while the tempo
+        is locked and another peer is in the session; give the lead back when either ends."""
+        if self.controls.tempo_lock and self.peers > 0:
+            tempo = self.tempo
+            if self._following is None:
+                self._given = self.controls.bpm
+            if self._following is None or abs(tempo / self._following - 1) > self.min_change:
+                self._following = tempo
+                self.controls.set_bpm(round(tempo, 2))
+        elif self._following is not None:
+            self._following = None
+            self.controls.set_bpm(self._given or 0)  # the dancer (or the tempo given before) leads again
 
     def _opening(self) -> None:
         self._offset_us = self._link.clock().micros() - int(time.monotonic() * 1e6)
