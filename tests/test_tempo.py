@@ -62,18 +62,23 @@ def test_the_tracker_takes_the_motion_tempo():
     assert abs(blind.process_sequence_online(flat)[1][-1].bpm - bpm) > 0.04 * bpm
 
 
+def recording(seen: list) -> type[BeatTracker]:
+    """A BeatTracker class whose instances append every tempo distribution they are given to ``seen``."""
+    class Recording(BeatTracker):
+        def process_online(self, activation, reset=False, tempo=None):
+            seen.append(tempo)
+            return super().process_online(activation, reset=reset, tempo=tempo)
+
+    return Recording
+
+
 def test_the_pipeline_passes_the_tempo_of_the_activation_frame():
     """Online, the pipeline gives the tracker the motion tempo of the frame whose activation it decodes."""
     class Delayed(KinematicActivation):
         delay = 3
 
     seen = []
-
-    class Recording(BeatTracker):
-        def process_online(self, activation, reset=False, tempo=None):
-            seen.append(tempo)
-            return super().process_online(activation, reset=reset, tempo=tempo)
-
+    Recording = recording(seen)
     xy = dancing(120.0, 4.0)
     pipeline = RhythmPipeline(Delayed(), Recording.searching(), tempo=MotionTempo())
     for i, frame in enumerate(xy):
@@ -93,12 +98,7 @@ def test_a_tracker_that_ignores_the_tempo_costs_no_scoring_and_a_later_search_ge
             return super().scores(velocities)
 
     seen = []
-
-    class Recording(BeatTracker):
-        def process_online(self, activation, reset=False, tempo=None):
-            seen.append(tempo)
-            return super().process_online(activation, reset=reset, tempo=tempo)
-
+    Recording = recording(seen)
     xy = dancing(100.0, 6.0)
     half = len(xy) // 2
     pipeline = RhythmPipeline(KinematicActivation(), Recording.known_tempo(100.0), tempo=Counting())
